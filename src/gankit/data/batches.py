@@ -1,0 +1,191 @@
+"""Batches for the training loop, with a resumable data order.
+
+In-memory data sets live as one tensor on the training device and are batched by index from a
+seeded per-epoch permutation: no per-sample Python, no host round trip. Streamed data sets go
+through a DataLoader whose sampler follows the same permutation, so both kinds resume exactly from
+``state_dict()``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional, Tuple
+
+import torch
+
+from gankit.data.dataset import Dataset
+
+
+def to_model_range(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images (0..255) -> float32 in [-1, 1]; float vectors pass through unchanged."""
+    if x.dtype == torch.uint8:
+        return x.float().div_(127.5).sub_(1.0)
+    return x.float()
+
+
+class _Order:
+    """A seeded stream of epoch permutations with a position, restorable from a state dict."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.epoch, self.pos = 0, 0
+        self._perm = self._permutation(0)
+
+    def _permutation(self, epoch: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(self.n, generator=g)
+
+    def next_indices(self) -> torch.Tensor:
+        """Indices of the next batch; batches never straddle epochs (the short tail is dropped)."""
+        if self.pos + self.batch_size > self.n:
+            self.epoch, self.pos = self.epoch + 1, 0
+            self._perm = self._permutation(self.epoch)
+        idx = self._perm[self.pos: self.pos + self.batch_size]
+        self.pos += self.batch_size
+        return idx
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "pos": self.pos, "seed": self.seed, "n": self.n}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["n"] != self.n:
+            raise ValueError(f"the data set has {self.n} samples but the checkpoint was made with {state['n']}; "
+                             "resume with the same data (data.source / data.path)")
+        self.seed, self.epoch, self.pos = state["seed"], state["epoch"], state["pos"]
+        self._perm = self._permutation(self.epoch)
+
+
+class Batches:
+    """Endless iterator of ``(x, y)`` training batches on ``device``.
+
+    Args:
+        dataset: a loaded :class:`Dataset`.
+        batch_size: samples per batch (must not exceed the data set size).
+        device: where batches are produced.
+        seed: seeds the data order.
+        num_workers: DataLoader workers for streamed data sets.
+
+    Yields:
+        ``x`` float32 ``[B, *shape]`` (images in [-1, 1]) and ``y`` int64 ``[B]`` or None.
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, device: torch.device, seed: int, num_workers: int = 2):
+        if batch_size > len(dataset):
+            raise ValueError(f"train.batch_size={batch_size} is larger than the data set ({len(dataset)} samples); "
+                             "lower train.batch_size")
+        self.dataset, self.device, self.num_workers = dataset, torch.device(device), num_workers
+        self.order = _Order(len(dataset), batch_size, seed)
+        self._stream_iter: Optional[Iterator] = None
+        if dataset.x is not None:
+            self.x = dataset.x.to(self.device)
+            self.y = dataset.y.to(self.device) if dataset.y is not None else None
+
+    def next(self) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        if self.dataset.x is not None:
+            idx = self.order.next_indices().to(self.device, non_blocking=True)
+            x = to_model_range(self.x.index_select(0, idx))
+            return x, (self.y.index_select(0, idx) if self.y is not None else None)
+        return self._next_streamed()
+
+    def _next_streamed(self):
+        if self._stream_iter is None:
+            self._stream_iter = iter(self._loader())
+        x, y = next(self._stream_iter)
+        self.order.next_indices()  # the loader prefetches ahead; self.order tracks what was consumed
+        x = to_model_range(x.to(self.device, non_blocking=True))
+        has_labels = self.dataset.num_classes > 0
+        return x, (y.to(self.device, non_blocking=True) if has_labels else None)
+
+    def _loader(self):
+        ahead = _Order(self.order.n, self.order.batch_size, self.order.seed)
+        ahead.load_state_dict(self.order.state_dict())
+
+        class _Sampler(torch.utils.data.Sampler):
+            # Endless: yields whole batches following the same seeded order as in-memory data.
+            def __iter__(self):
+                while True:
+                    yield ahead.next_indices().tolist()
+
+        return torch.utils.data.DataLoader(
+            self.dataset.stream, batch_sampler=_Sampler(), num_workers=self.num_workers,
+            pin_memory=self.device.type == "cuda", persistent_workers=self.num_workers > 0,
+        )
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "pos": self.pos, "seed": self.seed, "n": self.n}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["n"] != self.n:
+            raise ValueError(f"the data set has {self.n} samples but the checkpoint was made with {state['n']}; "
+                             "resume with the same data (data.source / data.path)")
+        self.seed, self.epoch, self.pos = state["seed"], state["epoch"], state["pos"]
+        self._perm = self._permutation(self.epoch)
+
+
+class Batches:
+    """Endless iterator of ``(x, y)`` training batches on ``device``.
+
+    Args:
+        dataset: a loaded :class:`Dataset`.
+        batch_size: samples per batch (must not exceed the data set size).
+        device: where batches are produced.
+        seed: seeds the data order.
+        num_workers: DataLoader workers for streamed data sets.
+
+    Yields:
+        ``x`` float32 ``[B, *shape]`` (images in [-1, 1]) and ``y`` int64 ``[B]`` or None.
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, device: torch.device, seed: int, num_workers: int = 2):
+        if batch_size > len(dataset):
+            raise ValueError(f"train.batch_size={batch_size} is larger than the data set ({len(dataset)} samples); "
+                             "lower train.batch_size")
+        self.dataset, self.device, self.num_workers = dataset, torch.device(device), num_workers
+        self.order = _Order(len(dataset), batch_size, seed)
+        self._stream_iter: Optional[Iterator] = None
+        if dataset.x is not None:
+            self.x = dataset.x.to(self.device)
+            self.y = dataset.y.to(self.device) if dataset.y is not None else None
+
+    def next(self) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        if self.dataset.x is not None:
+            idx = self.order.next_indices().to(self.device, non_blocking=True)
+            x = to_model_range(self.x.index_select(0, idx))
+            return x, (self.y.index_select(0, idx) if self.y is not None else None)
+        return self._next_streamed()
+
+    def _next_streamed(self):
+        if self._stream_iter is None:
+            self._stream_iter = iter(self._loader())
+        try:
+            x, y = next(self._stream_iter)
+        except StopIteration:  # the loader covers exactly what remains of this epoch
+            self._stream_iter = iter(self._loader())
+            x, y = next(self._stream_iter)
+        x = to_model_range(x.to(self.device, non_blocking=True))
+        has_labels = self.dataset.num_classes > 0
+        return x, (y.to(self.device, non_blocking=True) if has_labels else None)
+
+    def _loader(self):
+        order = self.order
+
+        class _Sampler(torch.utils.data.Sampler):
+            # Yields whole batches from the shared order so that the position is always known.
+            def __iter__(self):
+                while True:
+                    start_epoch = order.epoch
+                    idx = order.next_indices()
+                    if order.epoch != start_epoch and order.pos != order.batch_size:
+                        return
+                    yield idx.tolist()
+
+        return torch.utils.data.DataLoader(
+            self.dataset.stream, batch_sampler=_Sampler(), num_workers=self.num_workers,
+            pin_memory=self.device.type == "cuda", persistent_workers=False,
+        )
+
+    def state_dict(self) -> dict:
+        return self.order.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.order.load_state_dict(state)
+        self._stream_iter = None

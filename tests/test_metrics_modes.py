@@ -1,0 +1,97 @@
+"""Ring / grid mode metrics (VEEGAN / PacGAN protocol) on sample sets with known answers."""
+
+import math
+
+import pytest
+import torch
+
+from gankit.metrics.modes import histogram_metrics, kl_to_uniform, mode_metrics
+
+# The 2-D probability mass within 3 standard deviations of an isotropic Gaussian: 1 - exp(-9/2).
+MASS_3SIGMA = 1.0 - math.exp(-4.5)
+
+
+def ring_centres():
+    angles = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
+    return torch.stack([torch.cos(angles), torch.sin(angles)], dim=1), 0.01
+
+
+def grid_centres():
+    axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0], dtype=torch.float64)
+    return torch.cartesian_prod(axis, axis), 0.05
+
+
+def mixture_samples(centres, sigma, n, seed):
+    """n samples from the equal-weight isotropic Gaussian mixture (the perfect generator)."""
+    g = torch.Generator().manual_seed(seed)
+    which = torch.randint(len(centres), (n,), generator=g)
+    return centres[which] + sigma * torch.randn(n, 2, generator=g, dtype=torch.float64)
+
+
+def binomial_tolerance_percent(p, n, k=4.0):
+    """k binomial standard deviations of a percentage estimated from n samples."""
+    return 100.0 * k * math.sqrt(p * (1 - p) / n)
+
+
+@pytest.mark.parametrize("layout", [ring_centres, grid_centres])
+def test_perfect_sampler_captures_every_mode_with_the_gaussian_3sigma_mass(layout):
+    centres, sigma = layout()
+    n = 20000
+    stats = mode_metrics(mixture_samples(centres, sigma, n, seed=1), centres, sigma)
+    assert stats["modes"] == len(centres)
+    assert stats["hq_percent"] == pytest.approx(100 * MASS_3SIGMA, abs=binomial_tolerance_percent(MASS_3SIGMA, n))
+    # For a multinomial histogram of m samples over K equal cells, 2 m KL ~ chi2(K - 1): mean (K-1)/(2m).
+    m = n * MASS_3SIGMA
+    k = len(centres)
+    assert stats["rkl"] == pytest.approx((k - 1) / (2 * m), abs=4 * math.sqrt(2 * (k - 1)) / (2 * m))
+
+
+@pytest.mark.parametrize("layout", [ring_centres, grid_centres])
+def test_collapsed_sampler_scores_one_mode_and_log_k(layout):
+    centres, sigma = layout()
+    # Every sample close to centre 3 (within one sigma).
+    g = torch.Generator().manual_seed(0)
+    samples = centres[3] + 0.3 * sigma * torch.randn(2500, 2, generator=g, dtype=torch.float64)
+    stats = mode_metrics(samples, centres, sigma)
+    assert stats == {"modes": 1.0, "hq_percent": 100.0, "rkl": pytest.approx(math.log(len(centres)), rel=1e-12)}
+
+
+def test_samples_far_from_every_centre_are_not_high_quality():
+    centres, sigma = grid_centres()
+    samples = torch.full((100, 2), 1.0)  # halfway between grid modes, 14 sigma from each
+    stats = mode_metrics(samples, centres, sigma)
+    assert stats["modes"] == 0.0
+    assert stats["hq_percent"] == 0.0
+    assert math.isnan(stats["rkl"])
+
+
+def test_high_quality_radius_is_three_sigma_of_the_nearest_centre():
+    centres, sigma = ring_centres()
+    radial = centres[0] / centres[0].norm()
+    inside = centres[0] + 2.9 * sigma * radial
+    outside = centres[5] + 3.1 * sigma * radial
+    stats = mode_metrics(torch.stack([inside, outside]), centres, sigma)
+    assert stats == {"modes": 1.0, "hq_percent": 50.0, "rkl": pytest.approx(math.log(8))}
+
+
+def test_half_the_modes_evenly_gives_log_two():
+    centres, sigma = ring_centres()
+    samples = centres[[0, 2, 4, 6]].repeat(10, 1)
+    stats = mode_metrics(samples, centres, sigma)
+    assert stats == {"modes": 4.0, "hq_percent": 100.0, "rkl": pytest.approx(math.log(2))}
+
+
+def test_histogram_kl_to_uniform_known_answer():
+    counts = torch.tensor([2, 1, 1, 0])
+    # p = (1/2, 1/4, 1/4, 0): KL = 1/2 log(4/2) + 2 * 1/4 log(4/4) + 0 = log(2) / 2
+    assert histogram_metrics(counts) == {"modes": 3.0, "kl": pytest.approx(math.log(2) / 2, rel=1e-12)}
+    assert kl_to_uniform(torch.tensor([5, 5, 5])) == pytest.approx(0.0, abs=1e-15)
+    assert math.isnan(kl_to_uniform(torch.zeros(4)))
+
+
+def test_bad_shapes_and_sigma_are_rejected():
+    centres, sigma = ring_centres()
+    with pytest.raises(ValueError, match=r"\[N, D\]"):
+        mode_metrics(torch.zeros(10, 3), centres, sigma)
+    with pytest.raises(ValueError, match="sigma"):
+        mode_metrics(torch.zeros(10, 2), centres, 0.0)
