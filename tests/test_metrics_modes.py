@@ -5,20 +5,34 @@ import math
 import pytest
 import torch
 
+from gankit.data.sources.toy2d import modes_of
+from gankit.metrics import clear_memory_cache, evaluate
 from gankit.metrics.modes import histogram_metrics, kl_to_uniform, mode_metrics
+from gankit.registry import ConfigError
+
+@pytest.fixture(autouse=True)
+def fresh_extractors():
+    """evaluate() memoises extractors per process by name and options, not by the run's data, so a
+    test on one mixture must not see the extractor built for another."""
+    clear_memory_cache()
+    yield
+    clear_memory_cache()
+
 
 # The 2-D probability mass within 3 standard deviations of an isotropic Gaussian: 1 - exp(-9/2).
 MASS_3SIGMA = 1.0 - math.exp(-4.5)
 
 
 def ring_centres():
-    angles = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
-    return torch.stack([torch.cos(angles), torch.sin(angles)], dim=1), 0.01
+    centres, sigma = modes_of("ring")
+    assert (len(centres), sigma) == (8, 0.01)
+    return centres.double(), sigma
 
 
 def grid_centres():
-    axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0], dtype=torch.float64)
-    return torch.cartesian_prod(axis, axis), 0.05
+    centres, sigma = modes_of("grid")
+    assert (len(centres), sigma) == (25, 0.05)
+    return centres.double(), sigma
 
 
 def mixture_samples(centres, sigma, n, seed):
@@ -95,3 +109,53 @@ def test_bad_shapes_and_sigma_are_rejected():
         mode_metrics(torch.zeros(10, 3), centres, sigma)
     with pytest.raises(ValueError, match="sigma"):
         mode_metrics(torch.zeros(10, 2), centres, 0.0)
+
+
+class MixtureGenerator(torch.nn.Module):
+    """Stand-in generator: z [N, 3] -> a point of the true mixture (mode from z0, offset from z1, z2),
+    or, with ``collapse``, every point at centre ``collapse``."""
+
+    def __init__(self, centres, sigma, collapse=None):
+        super().__init__()
+        self.centres, self.sigma, self.collapse = centres.float(), sigma, collapse
+        self.z_dim, self.num_classes, self.out_shape = 3, 0, (2,)
+
+    def forward(self, z, y=None):
+        k = len(self.centres)
+        if self.collapse is not None:
+            return self.centres[self.collapse].expand(len(z), 2)
+        mode = (torch.special.ndtr(z[:, 0]) * k).long().clamp(max=k - 1)  # uniform over the modes
+        return self.centres[mode] + self.sigma * z[:, 1:]
+
+
+@pytest.mark.parametrize("source, collapse", [("ring", None), ("grid", None), ("grid", 7)])
+def test_modes_metric_through_evaluate_matches_mode_metrics(source, collapse, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path))
+    centres, sigma = modes_of(source)
+    G = MixtureGenerator(centres, sigma, collapse)
+    values = evaluate(G, ["modes"], data_cfg={"source": source, "resolution": None, "args": {"n": 1000}},
+                      n_samples=2500, seed=5, batch_size=1000)
+    # evaluate's documented noise: torch.randn(n, z_dim) from torch.Generator().manual_seed(seed).
+    z = torch.randn(2500, 3, generator=torch.Generator().manual_seed(5))
+    expected = mode_metrics(G(z), centres, sigma)
+    assert values == {k: pytest.approx(v, rel=1e-12) for k, v in expected.items()}
+    if collapse is not None:
+        assert values == {"modes": 1.0, "hq_percent": 100.0, "rkl": pytest.approx(math.log(25))}
+
+
+def test_modes_metric_reads_the_runs_std(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path))
+    centres, _ = modes_of("ring")
+    G = MixtureGenerator(centres, 0.02)  # twice the benchmark's sigma: half the samples fall outside 3 x 0.01
+    data_cfg = {"source": "ring", "resolution": None, "args": {"n": 1000, "std": 0.02}}
+    values = evaluate(G, ["modes"], data_cfg=data_cfg, n_samples=2500, seed=1)
+    z = torch.randn(2500, 3, generator=torch.Generator().manual_seed(1))
+    assert values["hq_percent"] == pytest.approx(mode_metrics(G(z), centres, 0.02)["hq_percent"], rel=1e-12)
+    assert values["hq_percent"] == pytest.approx(100 * MASS_3SIGMA, abs=binomial_tolerance_percent(MASS_3SIGMA, 2500))
+
+
+def test_modes_metric_needs_a_ring_or_grid_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path))
+    G = MixtureGenerator(*modes_of("ring"))
+    with pytest.raises(ConfigError, match="ring, grid"):
+        evaluate(G, ["modes"], data_cfg={"source": "mnist5k"}, n_samples=10)

@@ -169,6 +169,7 @@ def _panel_style(group_name: str, keys: List[str]) -> tuple:
 def plot_group(name: str, panels: List[List[str]], data: Dict[str, tuple], path: Path, smoothing: float) -> Path:
     """Draw one group's figure (panels side by side) and save it as a PNG."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     title = next((g.title for g in GROUPS if g.name == name), "Other statistics")
     # Metrics are few, separate evaluations: smoothing them would invent a trend between points.
@@ -187,7 +188,12 @@ def plot_group(name: str, panels: List[List[str]], data: Dict[str, tuple], path:
                     markersize=3, label=key)
         if log_y and all(v > 0 for k in keys for v in data[k][1] if math.isfinite(v)):
             ax.set_yscale("log")
-        ax.set_title(ptitle)
+            # "0.4" reads better than matplotlib's default "4 x 10^-1" on log axes.
+            plain = FuncFormatter(lambda v, _: f"{v:g}")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
+        if len(panels) > 1 or name == "metrics":  # a lone panel's title would repeat the figure's
+            ax.set_title(ptitle)
         ax.set_xlabel("step (generator updates)")
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)

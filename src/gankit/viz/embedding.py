@@ -18,7 +18,7 @@ from gankit.viz.io import save_figure
 METHODS = ("tsne", "pca")
 
 
-def project_2d(features: torch.Tensor, method: str = "tsne", seed: int = 0) -> np.ndarray:
+def project_2d(features: torch.Tensor, method: str = "tsne", seed: int = 0, threads: Optional[int] = 1) -> np.ndarray:
     """Embed feature vectors in 2-D.
 
     t-SNE first reduces to 50 dimensions with PCA (the usual practice: faster, less noise) and uses
@@ -28,10 +28,20 @@ def project_2d(features: torch.Tensor, method: str = "tsne", seed: int = 0) -> n
         features: ``[N, F]`` with ``N >= 3``.
         method: "tsne" or "pca".
         seed: random state of the embedding.
+        threads: BLAS/OpenMP threads for the computation; None keeps the libraries' default. One
+            thread is the default because on a busy machine (e.g. next to a training run) spinning
+            worker threads made t-SNE of 200 points take 35 s instead of 2.4 s on 2 cores.
 
     Returns:
         float ``[N, 2]`` numpy array.
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return _project_2d(features, method, seed)
+
+
+def _project_2d(features: torch.Tensor, method: str, seed: int) -> np.ndarray:
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
@@ -53,7 +63,7 @@ def project_2d(features: torch.Tensor, method: str = "tsne", seed: int = 0) -> n
 
 def plot_embedding(real: torch.Tensor, fake: torch.Tensor, path: str | Path, method: str = "tsne",
                    real_labels: Optional[torch.Tensor] = None, fake_labels: Optional[torch.Tensor] = None,
-                   class_names: Optional[Sequence[str]] = None, feature_name: str = "pixels", seed: int = 0) -> Path:
+                   class_names: Optional[Sequence[str]] = None, feature_name: str = "pixel", seed: int = 0) -> Path:
     """Embed real and generated features jointly and plot them: by source, and by class when known.
 
     Args:
@@ -64,7 +74,7 @@ def plot_embedding(real: torch.Tensor, fake: torch.Tensor, path: str | Path, met
         real_labels: ``[N_r]`` classes of the real samples, or None.
         fake_labels: ``[N_g]`` classes the generator was asked for (conditional models), or None.
         class_names: names for the class legend.
-        feature_name: what the features are, for the title (e.g. "pixels", "classifier features").
+        feature_name: what the features are, for the title ("<feature_name> space"), e.g. "pixel".
         seed: random state of the embedding.
 
     Returns:
@@ -81,7 +91,8 @@ def plot_embedding(real: torch.Tensor, fake: torch.Tensor, path: str | Path, met
     xy_r, xy_g = xy[: len(real)], xy[len(real):]
     has_labels = real_labels is not None or fake_labels is not None
     fig = Figure(figsize=(11 if has_labels else 6, 5.2), layout="constrained")
-    axes = fig.subplots(1, 2 if has_labels else 1, squeeze=False)[0]
+    # Shared axes: a point sits at the same place in both panels.
+    axes = fig.subplots(1, 2 if has_labels else 1, squeeze=False, sharex=True, sharey=True)[0]
     ax = axes[0]
     ax.scatter(xy_r[:, 0], xy_r[:, 1], s=9, alpha=0.6, color="0.45", marker="o", label=f"real ({len(real)})")
     ax.scatter(xy_g[:, 0], xy_g[:, 1], s=12, alpha=0.7, color="C3", marker="x", linewidths=0.8,
@@ -94,7 +105,9 @@ def plot_embedding(real: torch.Tensor, fake: torch.Tensor, path: str | Path, met
         span = 10 if k <= 10 else 20  # qualitative palettes; beyond 20 classes colours repeat
         cmap = f"tab{span}"
         for xy_part, labels, marker, size in ((xy_r, real_labels, "o", 9), (xy_g, fake_labels, "x", 12)):
-            if labels is None:
+            if labels is None:  # e.g. an unconditional generator: its points stay visible, without class
+                ax.scatter(xy_part[:, 0], xy_part[:, 1], s=size, marker=marker, color="0.75", linewidths=0.8,
+                           label="no class")
                 continue
             ax.scatter(xy_part[:, 0], xy_part[:, 1], c=torch.as_tensor(labels).cpu().numpy() % span, cmap=cmap,
                        vmin=-0.5, vmax=span - 0.5, s=size, marker=marker, alpha=0.7, linewidths=0.8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 from PIL import Image, ImageFont
@@ -22,10 +22,11 @@ def atomic_write_bytes(data: bytes, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder as the destination so that os.replace is a rename on one file system.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # Same folder as the destination so that os.replace is a rename on one file system; a unique
+    # name (not mkstemp, whose 0600 mode would survive the rename) keeps the user's umask.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

@@ -58,23 +58,31 @@ def labelled(image: Image.Image, text: str) -> Image.Image:
     return out
 
 
-def _load(frames: Sequence[Frame]) -> List[Image.Image]:
-    """Open the frames, resized to the first one's size (a resumed run may have changed the grid)."""
+def _load(frames: Sequence[Frame], min_width: int) -> List[Image.Image]:
+    """Open and label the frames.
+
+    All frames take the first one's size (a resumed run may have changed the grid), enlarged by a
+    whole factor to at least ``min_width`` pixels before the label is drawn, so that small grids
+    stay pixel-exact and the text stays sharp.
+    """
     if not frames:
         raise ValueError("no frames: the run has no samples/step-*.png (set train.sample_every below train.steps)")
-    images = []
+    images: List[Image.Image] = []
+    size = None
     for step, path in frames:
         with Image.open(path) as im:
-            im.load()
             image = im.convert("RGB")
-        if images and image.size != images[0].size:
-            image = image.resize(images[0].size, Image.Resampling.NEAREST)
+        if size is None:
+            scale = max(1, -(-min_width // image.width))
+            size = (image.width * scale, image.height * scale)
+        if image.size != size:
+            image = image.resize(size, Image.Resampling.NEAREST)
         images.append(labelled(image, f"step {step:,}"))
     return images
 
 
 def make_timeline_gif(frames: Sequence[Frame], out: str | Path, duration_ms: int = 400,
-                      hold_last_ms: int = 2000, max_frames: int | None = None) -> Path:
+                      hold_last_ms: int = 2000, max_frames: int | None = None, min_width: int = 256) -> Path:
     """Assemble sample grids into an animated, looping GIF with the step written on each frame.
 
     Args:
@@ -83,19 +91,21 @@ def make_timeline_gif(frames: Sequence[Frame], out: str | Path, duration_ms: int
         duration_ms: display time of each frame.
         hold_last_ms: display time of the last frame, so the final state is easy to see.
         max_frames: keep at most this many (evenly spaced, first and last kept); None keeps all.
+        min_width: smaller grids are enlarged by a whole factor to at least this width.
 
     Returns:
         The written path. The GIF has ``min(len(frames), max_frames)`` frames.
     """
     if max_frames is not None:
         frames = select_evenly(frames, max_frames)
-    images = _load(frames)
+    images = _load(frames, min_width)
     durations = [duration_ms] * (len(images) - 1) + [hold_last_ms]
     return save_image(images[0], out, fmt="GIF", save_all=True, append_images=images[1:], duration=durations,
                       loop=0, optimize=False)
 
 
-def make_timeline_strip(frames: Sequence[Frame], out: str | Path, n: int = 6, gap: int = 8) -> Path:
+def make_timeline_strip(frames: Sequence[Frame], out: str | Path, n: int = 6, gap: int = 8,
+                        min_width: int = 160) -> Path:
     """A single PNG with ``n`` evenly spaced, labelled frames side by side.
 
     Args:
@@ -103,13 +113,14 @@ def make_timeline_strip(frames: Sequence[Frame], out: str | Path, n: int = 6, ga
         out: destination PNG (written atomically).
         n: frames to show (first and last always among them).
         gap: white pixels between frames.
+        min_width: smaller grids are enlarged by a whole factor to at least this width.
 
     Returns:
         The written path; its width is ``k * frame_width + (k - 1) * gap`` for the ``k`` frames kept.
     """
     if gap < 0:
         raise ValueError(f"gap must be >= 0, got {gap}")
-    images = _load(select_evenly(frames, n))
+    images = _load(select_evenly(frames, n), min_width)
     w, h = images[0].size
     strip = Image.new("RGB", (len(images) * w + (len(images) - 1) * gap, h), "white")
     for i, image in enumerate(images):

@@ -1,0 +1,536 @@
+"""``gankit report``: one self-contained HTML page that shows what a run's GAN learned.
+
+The page embeds every picture as a base64 ``data:`` URI and styles itself with inline CSS; it needs
+no JavaScript, no network and no other file, so it can be mailed or archived as it is. Every
+section has an ``id`` and a heading; a section whose input is missing says what is missing and how
+to produce it instead of disappearing.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence
+
+import torch
+from PIL import Image
+
+from gankit.viz.io import atomic_write_bytes
+
+#: Section ids in page order.
+SECTIONS = ("config", "meta", "metrics", "curves", "samples", "timeline", "interpolation", "embedding",
+            "memorization", "toy2d")
+
+_TITLES = {
+    "config": "Configuration",
+    "meta": "Run facts",
+    "metrics": "Key metrics",
+    "curves": "Training curves",
+    "samples": "Final samples",
+    "timeline": "Training timeline",
+    "interpolation": "Latent interpolation",
+    "embedding": "Feature space: real vs generated",
+    "memorization": "Memorisation check",
+    "toy2d": "2-D data: samples and density",
+}
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif; margin: 0;
+       background: #f4f5f7; color: #1d2330; line-height: 1.45; }
+main { max-width: 1120px; margin: 0 auto; padding: 20px 28px 60px; }
+header { background: #1d2330; color: #fff; padding: 18px 28px; }
+header h1 { margin: 0 0 4px; font-size: 24px; }
+header p { margin: 0; color: #c9d1e3; font-size: 14px; }
+nav { margin: 14px 0 6px; font-size: 14px; }
+nav a { display: inline-block; margin: 0 6px 6px 0; padding: 3px 9px; border-radius: 12px; background: #e2e6ee;
+        color: #1d2330; text-decoration: none; }
+section { background: #fff; border-radius: 8px; padding: 14px 22px 18px; margin: 18px 0;
+          box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+h2 { font-size: 19px; margin: 4px 0 10px; border-bottom: 2px solid #e2e6ee; padding-bottom: 6px; }
+h3 { font-size: 15px; margin: 14px 0 6px; }
+pre { background: #f7f8fa; border: 1px solid #e2e6ee; padding: 10px; overflow-x: auto; font-size: 12.5px;
+      max-height: 480px; }
+table { border-collapse: collapse; font-size: 14px; margin: 6px 0 10px; }
+th, td { border-bottom: 1px solid #e8ebf0; padding: 4px 12px 4px 0; text-align: left; vertical-align: top; }
+td.num { font-variant-numeric: tabular-nums; text-align: right; }
+figure { margin: 10px 0 16px; }
+figure img { max-width: 100%; height: auto; border: 1px solid #e2e6ee; background: #fff; }
+img.pixels { image-rendering: pixelated; }
+figcaption { font-size: 13px; color: #5a6478; margin-top: 4px; }
+p.missing { background: #fff6e0; border-left: 4px solid #e0a800; padding: 8px 12px; margin: 6px 0; }
+p.note { color: #5a6478; font-size: 13.5px; }
+.row { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
+details summary { cursor: pointer; color: #3b5bdb; font-size: 14px; }
+"""
+
+
+def _text(value) -> str:
+    """HTML-escape text; ``://`` becomes ``&#58;//`` so no text can read as a link to another site."""
+    return html.escape(str(value)).replace("://", "&#58;//")
+
+
+def _missing(message: str) -> str:
+    return f'<p class="missing">Missing: {_text(message)}</p>'
+
+
+def _note(message: str) -> str:
+    return f'<p class="note">{_text(message)}</p>'
+
+
+def _img(data: bytes | Path, alt: str, caption: str = "", mime: str = "image/png", upscale_to: int = 0) -> str:
+    """A figure with the picture inlined as a data URI.
+
+    Args:
+        data: the file's bytes, or its path.
+        alt: alternative text.
+        caption: shown under the picture.
+        mime: the picture's MIME type.
+        upscale_to: display small pictures at least this wide (pixel-exact scaling); 0 keeps the size.
+    """
+    if isinstance(data, Path):
+        data = data.read_bytes()
+    with Image.open(io.BytesIO(data)) as im:
+        width, height = im.size
+    attrs = f'width="{width}" height="{height}"'
+    css = ""
+    if upscale_to and width < upscale_to:
+        scale = upscale_to // width or 1
+        attrs = f'width="{width * scale}" height="{height * scale}"'
+        css = ' class="pixels"'
+    src = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    cap = f"<figcaption>{_text(caption)}</figcaption>" if caption else ""
+    return f'<figure><img{css} src="{src}" alt="{_text(alt)}" {attrs}>{cap}</figure>'
+
+
+def _table(rows: Sequence[Sequence], header: Optional[Sequence[str]] = None, align_numbers: bool = True) -> str:
+    head = "<tr>" + "".join(f"<th>{_text(h)}</th>" for h in header) + "</tr>" if header else ""
+    body = []
+    for row in rows:
+        cells = []
+        for v in row:
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            cls = ' class="num"' if number and align_numbers else ""
+            cells.append(f"<td{cls}>{_text(_fmt(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return str(v)
+        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.4e}"
+    return str(v)
+
+
+@dataclass
+class _Run:
+    """What the sections share: inputs loaded once, and notes on those that could not be loaded."""
+
+    run_dir: Path
+    tmp: Path
+    progress: Callable[[str], None]
+    cfg: object = None
+    G: Optional[torch.nn.Module] = None
+    G_missing: str = ""
+    data: object = None
+    data_missing: str = ""
+    data_notes: List[str] = field(default_factory=list)
+
+    def is_image(self) -> Optional[bool]:
+        """True/False for image/vector runs; None when neither the generator nor the config tells."""
+        if self.G is not None:
+            return len(tuple(self.G.out_shape)) == 3
+        return None
+
+
+def build_report(run_dir: str | Path, out: Optional[str | Path] = None, *, n_embed: int = 500, n_memo: int = 500,
+                 n_real: int = 500, max_reference: int = 20000, interp_seeds: Sequence[int] = (0, 1, 2, 3, 4),
+                 interp_steps: int = 8, interp_mode: str = "slerp", embed_methods: Sequence[str] = ("tsne", "pca"),
+                 max_gif_frames: int = 40, device: str = "cpu", ema: bool = True, seed: int = 0,
+                 progress: Optional[Callable[[str], None]] = None) -> Path:
+    """Write a run's report as one self-contained HTML file.
+
+    Args:
+        run_dir: the run folder (``config.yaml``, ``meta.json``, ``stats.jsonl``, ``samples/``, ``checkpoints/``).
+        out: destination; default ``run_dir/report.html``.
+        n_embed: real and generated samples (each) in the t-SNE / PCA view.
+        n_memo: generated samples checked for memorisation.
+        n_real: real samples whose nearest-neighbour distances are the comparison.
+        max_reference: at most this many training samples are searched for neighbours (a random subset beyond).
+        interp_seeds: noise seeds of the interpolation rows (row i: seed i -> seed i+1).
+        interp_steps: images per interpolation row.
+        interp_mode: "slerp" or "lerp".
+        embed_methods: any of "tsne", "pca".
+        max_gif_frames: frames kept in the timeline GIF (evenly spaced).
+        device: where the generator runs.
+        ema: use the EMA generator when the run kept one.
+        seed: seed of every random choice (samples, subsets, embeddings).
+        progress: receives one line per stage; default prints to stderr.
+
+    Returns:
+        The written path.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run folder {run_dir} does not exist")
+    for name, value in (("n_embed", n_embed), ("n_memo", n_memo), ("n_real", n_real), ("max_reference", max_reference),
+                        ("max_gif_frames", max_gif_frames)):
+        if value <= 0:
+            raise ValueError(f"{name} must be > 0, got {value}")
+    out = Path(out) if out is not None else run_dir / "report.html"
+    progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="gankit-report-") as tmp:
+        run = _Run(run_dir, Path(tmp), progress)
+        progress(f"report: loading the generator and config of {run_dir}")
+        _load_generator(run, device, ema)
+        stages = [
+            ("config", lambda: _section_config(run)),
+            ("meta", lambda: _section_meta(run)),
+            ("metrics", lambda: _section_metrics(run)),
+            ("curves", lambda: _section_curves(run)),
+            ("samples", lambda: _section_samples(run, seed)),
+            ("timeline", lambda: _section_timeline(run, max_gif_frames)),
+            ("interpolation", lambda: _section_interpolation(run, interp_seeds, interp_steps, interp_mode)),
+            ("embedding", lambda: _section_embedding(run, n_embed, embed_methods, seed, max_reference)),
+            ("memorization", lambda: _section_memorization(run, n_memo, n_real, seed, max_reference)),
+            ("toy2d", lambda: _section_toy2d(run, seed)),
+        ]
+        bodies = {}
+        for i, (sid, fn) in enumerate(stages, 1):
+            progress(f"report: [{i}/{len(stages)}] {_TITLES[sid].lower()}")
+            bodies[sid] = fn()
+    page = _page(run, bodies, time.perf_counter() - started)
+    atomic_write_bytes(page.encode("utf-8"), out)
+    progress(f"report: wrote {out} ({len(page) / 1e6:.1f} MB) in {time.perf_counter() - started:.0f} s")
+    return out
+
+
+# ----------------------------------------------------------------------------------- inputs
+def _load_generator(run: _Run, device: str, ema: bool) -> None:
+    from gankit.config import from_yaml_text
+    from gankit.training.checkpoint import load_run_generator
+
+    config_file = run.run_dir / "config.yaml"
+    if config_file.is_file():
+        run.cfg = from_yaml_text(config_file.read_text(encoding="utf-8"))
+    try:
+        run.G, cfg = load_run_generator(run.run_dir, ema=ema, device=device)
+        run.cfg = run.cfg if run.cfg is not None else cfg
+    except (FileNotFoundError, ValueError) as e:  # no checkpoint yet, or none readable: shown in the sections
+        run.G_missing = f"no generator could be loaded from {run.run_dir}: {e}"
+        run.progress(f"report: {run.G_missing}")
+
+
+def _training_data(run: _Run, max_samples: int, seed: int):
+    """``(x, y)``: up to ``max_samples`` training samples (images in [-1, 1] or vectors) and labels,
+    or None with ``run.data_missing`` set. Loaded once, shared by the sections."""
+    if run.data is not None or run.data_missing:
+        return run.data
+    from omegaconf import OmegaConf
+
+    from gankit.data import DataRequest, build_dataset
+
+    if run.cfg is None:
+        run.data_missing = "the run has no config.yaml and no checkpoint, so its data set is unknown"
+        return None
+    d = run.cfg.data
+    run.progress(f"report: loading the training data ({d.source})")
+    try:
+        ds = build_dataset(d.source, DataRequest(
+            path=d.path, resolution=d.resolution, channels=d.channels, strict=d.strict, in_memory=d.in_memory,
+            max_memory_mb=d.max_memory_mb, num_workers=d.num_workers, seed=run.cfg.train.seed),
+            dict(d.args), limit=OmegaConf.select(run.cfg, "data.limit", default=None))
+    except (FileNotFoundError, ValueError) as e:  # e.g. the data lives on another machine: shown in the sections
+        run.data_missing = f"the training data ({d.source}, data.path={d.path}) could not be loaded: {e}"
+        run.progress(f"report: {run.data_missing}")
+        return None
+    n = len(ds)
+    idx = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:max_samples].sort().values
+    if n > max_samples:
+        run.data_notes.append(f"a random subset of {max_samples:,} of the {n:,} training samples is used")
+    if ds.stream is not None:
+        items = [ds.stream[i] for i in idx.tolist()]
+        x = torch.stack([torch.as_tensor(item[0]) for item in items])
+        y = torch.tensor([int(item[1]) for item in items]) if ds.num_classes else None
+    else:
+        x = ds.x[idx]
+        y = ds.y[idx] if ds.y is not None else None
+    if ds.is_image:
+        x = x.float() / 127.5 - 1.0
+    run.data = (x, y, list(ds.class_names), n)
+    return run.data
+
+
+def _needs_image_generator(run: _Run) -> Optional[str]:
+    """An explanation when the image sections cannot run, else None."""
+    if run.G is None:
+        return _missing(run.G_missing)
+    if not run.is_image():
+        return _note("Not applicable: this run generates vectors, not images; see the 2-D section.")
+    return None
+
+
+# ----------------------------------------------------------------------------------- sections
+def _section_config(run: _Run) -> str:
+    path = run.run_dir / "config.yaml"
+    if path.is_file():
+        return f"<pre>{_text(path.read_text(encoding='utf-8'))}</pre>"
+    if run.cfg is not None:
+        from gankit.config import to_yaml
+
+        return _note("config.yaml is missing; this is the config saved in the checkpoint.") + \
+            f"<pre>{_text(to_yaml(run.cfg))}</pre>"
+    return _missing(f"{path} (written when training starts) and no checkpoint holds a config either.")
+
+
+def _flatten(obj, prefix: str = "") -> List[tuple]:
+    if isinstance(obj, dict):
+        rows = []
+        for k, v in obj.items():
+            rows += _flatten(v, f"{prefix}{k}.")
+        return rows
+    value = ", ".join(map(str, obj)) if isinstance(obj, list) and all(not isinstance(v, (dict, list)) for v in obj) \
+        else obj
+    text = value if isinstance(value, (int, float)) else str(value)
+    if isinstance(text, str) and len(text) > 160:
+        text = text[:157] + "..."
+    return [(prefix[:-1], text)]
+
+
+def _section_meta(run: _Run) -> str:
+    path = run.run_dir / "meta.json"
+    if not path.is_file():
+        return _missing(f"{path} (written by `gankit train` when the run starts).")
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    return _table(_flatten(meta), ["fact", "value"], align_numbers=False) + \
+        f"<details><summary>meta.json</summary><pre>{_text(json.dumps(meta, indent=2))}</pre></details>"
+
+
+def _direction(key: str) -> Optional[str]:
+    from gankit.metrics.base import metric_direction
+
+    try:
+        return metric_direction(key)
+    except KeyError:  # a metric this installation does not know: show it without a "best"
+        return None
+
+
+def _section_metrics(run: _Run) -> str:
+    from gankit.viz.curves import read_stats, series
+
+    parts = []
+    stats = run.run_dir / "stats.jsonl"
+    data = series(read_stats(stats)) if stats.is_file() else {}
+    metric_keys = sorted(k for k in data if k.startswith("metric/"))
+    if metric_keys:
+        rows = []
+        for key in metric_keys:
+            steps, values = data[key]
+            name = key[len("metric/"):]
+            direction = _direction(name)
+            finite = [(v, s) for s, v in zip(steps, values) if math.isfinite(v)]
+            best = "" if direction is None or not finite else \
+                "{:.4g} (step {})".format(*(min(finite) if direction == "min" else max(finite)))
+            rows.append((name, values[-1], steps[-1], best, {"min": "lower", "max": "higher"}.get(direction, "?")))
+        parts.append("<h3>During training (stats.jsonl)</h3>" +
+                     _table(rows, ["metric", "last value", "at step", "best", "better"]))
+    eval_files = sorted((run.run_dir / "eval").glob("*.json")) if (run.run_dir / "eval").is_dir() else []
+    for path in eval_files:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        values = record.get("values", {}) if isinstance(record, dict) else {}
+        rows = [(k, v if v is not None else "n/a") for k, v in values.items()]
+        parts.append(f"<h3>Evaluation {_text(path.name)}</h3>" + (_table(rows, ["metric", "value"]) if rows else
+                     _note("no values in this file")) +
+                     f"<details><summary>protocol</summary><pre>{_text(json.dumps(record.get('protocol', record), indent=2))}"
+                     "</pre></details>")
+    if not parts:
+        return _missing("no metric/* values in stats.jsonl and no eval/*.json: set eval.every and eval.metrics "
+                        "when training, or run `gankit eval RUN_DIR`.")
+    return "".join(parts)
+
+
+def _section_curves(run: _Run) -> str:
+    from gankit.viz.curves import plot_curves
+
+    if not (run.run_dir / "stats.jsonl").is_file():
+        return _missing(f"{run.run_dir / 'stats.jsonl'}: the trainer writes it every train.log_every steps.")
+    paths = plot_curves(run.run_dir, out_dir=run.tmp / "curves")
+    if not paths:
+        return _missing("stats.jsonl has no statistics yet.")
+    return _note("Bold lines: exponential moving average (TensorBoard smoothing 0.6); faint: raw values.") + \
+        '<div class="row">' + "".join(_img(p, f"training curves: {p.stem}") for p in paths) + "</div>"
+
+
+def _section_samples(run: _Run, seed: int) -> str:
+    final = run.run_dir / "samples.png"
+    if final.is_file():
+        return _img(final, "final samples", "Fixed-noise samples at the end of training"
+                    " (EMA generator when enabled; conditional models: one row per class).", upscale_to=512)
+    if run.G is None:
+        return _missing(f"{final} (written at the end of training) and no generator to draw new samples: {run.G_missing}")
+    from gankit.viz.grid import class_grid, sample, save_grid
+    from gankit.viz.toy2d import plot_samples_2d
+
+    if not run.is_image():
+        x, _ = sample(run.G, 2500, seed)
+        return _note("samples.png is missing; these are new samples from the checkpoint.") + \
+            _img(plot_samples_2d(x, run.tmp / "samples.png"), "samples")
+    if run.G.num_classes:
+        nrow = max(1, min(10, 64 // run.G.num_classes))
+        x = class_grid(run.G, nrow, seed)
+    else:
+        nrow = 8
+        x, _ = sample(run.G, 64, seed)
+    return _note(f"samples.png is missing; these are new samples from the checkpoint (seed {seed}).") + \
+        _img(save_grid(x, run.tmp / "samples.png", nrow=nrow), "samples", upscale_to=512)
+
+
+def _section_timeline(run: _Run, max_frames: int) -> str:
+    from gankit.viz.timeline import find_frames, make_timeline_gif, make_timeline_strip
+
+    frames = find_frames(run.run_dir)
+    if not frames:
+        return _missing(f"no {run.run_dir / 'samples'}/step-*.png grids: the trainer saves one every "
+                        "train.sample_every steps.")
+    gif = make_timeline_gif(frames, run.tmp / "timeline.gif", max_frames=max_frames)
+    strip = make_timeline_strip(frames, run.tmp / "timeline.png", n=6)
+    kept = min(len(frames), max_frames)
+    return _img(gif, "training timeline (animated)", f"The same fixed noise from step {frames[0][0]:,} to "
+                f"{frames[-1][0]:,} ({kept} of {len(frames)} saved grids, looping).", mime="image/gif") + \
+        _img(strip, "timeline strip", "Six evenly spaced moments of training.")
+
+
+def _section_interpolation(run: _Run, seeds: Sequence[int], steps: int, mode: str) -> str:
+    problem = _needs_image_generator(run)
+    if problem:
+        return problem
+    from gankit.viz.grid import save_grid
+    from gankit.viz.interpolate import class_interpolation, seed_interpolation
+
+    x = seed_interpolation(run.G, seeds, steps, mode)
+    parts = [_img(save_grid(x, run.tmp / "interp.png", nrow=steps), "latent interpolation",
+                  f"{mode} between noise seeds {', '.join(map(str, seeds))}: row i walks from seed i to seed i+1 "
+                  f"in {steps} steps (ends are exactly those seeds' samples).", upscale_to=640)]
+    k = run.G.num_classes
+    if k:
+        classes = list(range(min(k, 5)))
+        names = getattr(run.G, "class_names", []) or []
+        label = ", ".join(names[c] if c < len(names) else str(c) for c in classes)
+        try:
+            xc = class_interpolation(run.G, seeds[:1], classes, steps)
+            parts.append(_img(save_grid(xc, run.tmp / "interp_classes.png", nrow=steps), "class interpolation",
+                              f"Fixed noise (seed {seeds[0]}), soft labels walking through classes {label}.",
+                              upscale_to=640))
+        except ValueError as e:  # a custom generator whose labels enter in an unsupported way: explain it
+            parts.append(_note(f"Class interpolation not possible: {e}"))
+    return "".join(parts)
+
+
+def _generated_for_analysis(G: torch.nn.Module, n: int, seed: int):
+    from gankit.viz.grid import sample
+
+    # A different seed stream from the grids: these samples are a fresh draw.
+    return sample(G, n, seed + 1000)
+
+
+def _section_embedding(run: _Run, n: int, methods: Sequence[str], seed: int, max_reference: int) -> str:
+    problem = _needs_image_generator(run)
+    if problem:
+        return problem
+    data = _training_data(run, max_reference, seed)
+    if data is None:
+        return _missing(run.data_missing)
+    from gankit.viz.embedding import plot_embedding
+
+    x, y, class_names, _ = data
+    pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + 1))[:n]
+    fake, fake_y = _generated_for_analysis(run.G, min(n, len(pick)), seed)
+    parts = [_note(f"{len(pick)} real training samples and {len(fake)} generated samples, raw pixels as features "
+                   "(t-SNE after PCA to 50 dimensions). Islands of one colour are what only one side has.")]
+    for method in methods:
+        run.progress(f"report:   {method} of {len(pick) + len(fake)} samples")
+        path = plot_embedding(x[pick].flatten(1), fake.flatten(1), run.tmp / f"embed_{method}.png", method=method,
+                              real_labels=None if y is None else y[pick], fake_labels=fake_y,
+                              class_names=class_names, seed=seed)
+        parts.append(_img(path, f"{method} embedding"))
+    return "".join(parts)
+
+
+def _section_memorization(run: _Run, n: int, n_real: int, seed: int, max_reference: int) -> str:
+    problem = _needs_image_generator(run)
+    if problem:
+        return problem
+    data = _training_data(run, max_reference, seed)
+    if data is None:
+        return _missing(run.data_missing)
+    from gankit.viz.memorization import memorization_check
+
+    x, _, _, total = data
+    fake, _ = _generated_for_analysis(run.G, n, seed)
+    run.progress(f"report:   nearest neighbours of {len(fake)} samples among {len(x):,} training samples")
+    result = memorization_check(fake, x, run.tmp, k=3, n_show=8, n_real=n_real, seed=seed)
+    s = result.summary
+    rows = [("generated samples", f"{len(fake):,}"), ("training samples searched", f"{len(x):,} of {total:,}"),
+            ("median distance, generated -> training", f"{s['generated_median']:.4g}"),
+            (f"median distance, real ({result.real_label}) -> training", f"{s['real_median']:.4g}"),
+            ("ratio generated / real (well below 1 suggests copying)", f"{s['ratio']:.3g}"),
+            ("generated samples closer than the closest 1% of real", f"{100 * s['close_fraction']:.1f}%")]
+    notes = list(run.data_notes)
+    if result.real_label != "held-out real":
+        notes.append("no separate real split: the real distances are leave-one-out (each of "
+                     f"{len(result.real_d)} training samples against the others)")
+    return _table(rows) + "".join(_note(n_) for n_ in notes) + \
+        _img(result.grid_path, "nearest training neighbours",
+             "The generated samples closest to the training set (likeliest copies) and their 3 nearest "
+             "training images (L2 in pixel space).", upscale_to=360) + \
+        _img(result.hist_path, "distance histogram")
+
+
+def _section_toy2d(run: _Run, seed: int) -> str:
+    if run.G is None:
+        return _missing(run.G_missing)
+    if run.is_image():
+        return _note("Not applicable: this run generates images (the 2-D plots are for ring/grid-like vector data).")
+    if tuple(run.G.out_shape) != (2,):
+        return _note(f"Not applicable: the generator's vectors have shape {tuple(run.G.out_shape)}, not (2,).")
+    from gankit.viz.grid import sample
+    from gankit.viz.toy2d import modes_of, plot_density_2d, plot_samples_2d
+
+    centres, sigma = modes_of(run.cfg.data.source) if run.cfg is not None else (None, None)
+    if sigma is not None and run.cfg.data.args.get("std") is not None:
+        sigma = float(run.cfg.data.args.std)
+    points, _ = sample(run.G, 2500, seed)
+    dense, _ = sample(run.G, 20000, seed + 1)
+    parts = [_img(plot_samples_2d(points, run.tmp / "toy_samples.png", centres, sigma), "2-D samples",
+                  "2,500 generated points over the true mode centres (3-sigma circles)."),
+             _img(plot_density_2d(dense, run.tmp / "toy_density.png", centres, sigma), "2-D density",
+                  "Generator density: 2-D histogram of 20,000 samples (log colour scale).")]
+    if centres is None:
+        parts.insert(0, _note(f"The data source '{run.cfg.data.source if run.cfg else '?'}' has no known mode "
+                              "centres; only the samples are shown."))
+    return "<div class='row'>" + "".join(parts) + "</div>"
+
+
+# ----------------------------------------------------------------------------------- page
+def _page(run: _Run, bodies: dict, seconds: float) -> str:
+    from gankit import __version__
+
+    name = run.cfg.name if run.cfg is not None and run.cfg.name else run.run_dir.name
+    nav = "".join(f'<a href="#{sid}">{_text(_TITLES[sid])}</a>' for sid in SECTIONS)
+    sections = "".join(f'<section id="{sid}"><h2>{_text(_TITLES[sid])}</h2>{bodies[sid]}</section>' for sid in SECTIONS)
+    subtitle = f"{run.run_dir.resolve()} · gankit {__version__} · written {time.strftime('%Y-%m-%d %H:%M')} " \
+        f"in {seconds:.0f} s"
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_text(name)} · gankit report"
+            f"</title><style>{_CSS}</style></head><body><header><h1>{_text(name)}</h1><p>{_text(subtitle)}</p></header>"
+            f"<main><nav>{nav}</nav>{sections}</main></body></html>\n")
