@@ -36,7 +36,7 @@ def test_only_groups_with_data_and_unknown_names_in_other(tmp_path):
     _write_stats(tmp_path / "run", _rows(["loss/D", "my/custom"]))
     paths = plot_curves(tmp_path / "run", out_dir=tmp_path / "out")
     assert [p.name for p in paths] == ["losses.png", "other.png"]
-    # Figure width grows with the number of panels: two panels for the D outputs, one per metric.
+    # Logits and probabilities get separate panels (different scales), as does every metric.
     assert group_keys(["D/real", "D/real_prob", "metric/fid", "metric/is"]) == {
         "d_outputs": [["D/real"], ["D/real_prob"]], "metrics": [["metric/fid"], ["metric/is"]]}
 

@@ -311,8 +311,13 @@ class Trainer:
         G.train(was_training)
         return out
 
-    def save_samples(self, path: Path) -> Path:
+    def save_samples(self, path: Path, writer=None) -> Path:
+        """Write the fixed-noise grid (a scatter for 2-D data); also to TensorBoard when ``writer`` is given."""
         samples = self.sample_fixed()
+        if writer is not None:
+            from gankit.viz.tb import log_images_and_histograms
+
+            log_images_and_histograms(writer, self.step, self.G, self.D, samples, nrow=self.grid_nrow)
         if self.is_image:
             from gankit.viz.grid import save_grid
 
@@ -367,7 +372,8 @@ class Trainer:
         jsonl = JsonlSink(self.run_dir / "stats.jsonl")
         jsonl.truncate_after(self.step)
         progress = ProgressSink(total=t.steps, initial=self.step, disable=self.quiet)
-        reporter = Reporter([jsonl, TensorBoardSink(self.run_dir / "tb", purge_step=self.step or None), progress])
+        tensorboard = TensorBoardSink(self.run_dir / "tb", purge_step=self.step or None)
+        reporter = Reporter([jsonl, tensorboard, progress])
         self.samples_dir = self.run_dir / "samples"
         self.samples_dir.mkdir(parents=True, exist_ok=True)
         previous_handler = signal.getsignal(signal.SIGINT)
@@ -392,7 +398,7 @@ class Trainer:
                     self._check_finite(reporter)
                     window_start, window_steps = time.perf_counter(), 0
                 if self.step % t.sample_every == 0:
-                    self.save_samples(self.samples_dir / f"step-{self.step:07d}.png")
+                    self.save_samples(self.samples_dir / f"step-{self.step:07d}.png", writer=tensorboard.writer)
                 if self.step % t.checkpoint_every == 0 or self.step == end:
                     self.save_checkpoint()
             if self._stop_requested:

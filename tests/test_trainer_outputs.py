@@ -1,0 +1,41 @@
+"""What a run writes for people and tools: stats.jsonl, TensorBoard scalars/images/histograms, grids."""
+
+import json
+
+import pytest
+from PIL import Image
+
+import gankit
+
+
+def test_run_writes_stats_tensorboard_and_grids(tmp_path, tiny_overrides):
+    run = gankit.train(overrides=tiny_overrides + ["train.steps=4"], run_dir=tmp_path / "r", quiet=True).run_dir
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4]
+    for key in ("loss/D", "loss/G", "D/real", "D/fake", "D/real_prob", "grad_norm/D", "grad_norm/G",
+                "lr/G", "lr/D", "perf/images_per_s"):
+        assert key in rows[-1], key
+    assert rows[-1]["lr/G"] == pytest.approx(2e-4)
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run / "tb"), size_guidance={"images": 0, "histograms": 0, "scalars": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    assert [e.step for e in acc.Scalars("loss/D")] == [2, 4]
+    assert [e.step for e in acc.Images("samples")] == [4]
+    assert any(t.startswith("G/weights/") for t in tags["histograms"])
+    assert any(t.startswith("D/grads/") for t in tags["histograms"])
+
+    # 4 fixed samples of 16x16 in a 2x2 grid with 2 px padding
+    assert Image.open(run / "samples" / "step-0000004.png").size == (2 * 16 + 3 * 2,) * 2
+    assert Image.open(run / "samples.png").size == (2 * 16 + 3 * 2,) * 2
+
+
+def test_conditional_run_grid_has_one_row_per_class(tmp_path, tiny_overrides):
+    run = gankit.train(overrides=tiny_overrides + ["train.steps=2", "train.n_samples=20", "model.conditional=true",
+                                                   "model.g.args.conditioning=concat",
+                                                   "model.d.args.conditioning=concat"],
+                       run_dir=tmp_path / "c", quiet=True).run_dir
+    # 10 digit classes x 2 samples each: 2 columns, 10 rows
+    assert Image.open(run / "samples.png").size == (2 * 16 + 3 * 2, 10 * 16 + 11 * 2)
