@@ -88,7 +88,7 @@ def parse_recipe(text: str) -> Recipe:
     """A built-in label, ``LABEL=PRESET:k=v,k=v``, ``PRESET:k=v,...`` or a bare preset name."""
     if text in RECIPES:
         return RECIPES[text]
-    label, _, spec = text.rpartition("=") if re.match(r"^[\w.+-]+=[\w-]+(:|$)", text) else ("", "", text)
+    label, _, spec = text.partition("=") if re.match(r"^[\w.+-]+=[\w-]+(:|$)", text) else ("", "", text)
     preset, _, rest = spec.partition(":")
     overrides = tuple(o for o in rest.split(",") if o)
     return Recipe(label or text, preset, overrides, "")
@@ -159,13 +159,12 @@ def real_floor(bench: str) -> Dict[str, float]:
     return {"stacked_modes": m["modes"], "stacked_kl": m["kl"]}
 
 
-def mean_se(values: Sequence[float]) -> str:
-    """``mean +/- standard error`` (sample std / sqrt(n)); NaNs (no high-quality sample) are counted apart."""
+def mean_se(values: Sequence[float], digits: int) -> str:
+    """``mean ± standard error`` (sample std / sqrt(n)); NaNs (no high-quality sample) are counted apart."""
     finite = [v for v in values if not math.isnan(v)]
     if not finite:
         return "undefined"
     mean = statistics.fmean(finite)
-    digits = 1 if abs(mean) >= 10 else 3 if abs(mean) < 1 else 2
     text = f"{mean:.{digits}f}"
     if len(finite) > 1:
         text += f" ± {statistics.stdev(finite) / math.sqrt(len(finite)):.{digits}f}"
@@ -208,8 +207,8 @@ def render(results: List[RecipeResults], floors: Dict[str, Dict[str, float]], co
             if r.recipe.note:
                 settings += f" ({r.recipe.note})"
             lines.append(f"| gankit {r.recipe.label} | {len(r.seeds)} | {'/'.join(map(str, steps))} | "
-                         f"{mean_se(vals['modes'])} | {mean_se(vals['hq']) if 'hq' in vals else ''} | "
-                         f"{mean_se(vals['kl'])} | {statistics.fmean(s.seconds for s in r.seeds):.0f} | {settings} |")
+                         f"{mean_se(vals['modes'], 1)} | {mean_se(vals['hq'], 1) if 'hq' in vals else ''} | "
+                         f"{mean_se(vals['kl'], 3)} | {statistics.fmean(s.seconds for s in r.seeds):.0f} | {settings} |")
         lines.append("")
     lines.append(END)
     return "\n".join(lines)
@@ -258,11 +257,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     torch.set_num_threads(args.threads)
     recipes = [parse_recipe(t) for t in args.presets]
+    benches = [benchmark_of(r, args.steps) for r in recipes]  # every config checked before any training
     results_file = args.out / "results.json"
     stored = load_results(results_file)
     all_results, trained_seconds = [], 0.0
-    for recipe in recipes:
-        bench = benchmark_of(recipe, args.steps)
+    for recipe, bench in zip(recipes, benches):
         key = json.dumps([recipe.preset, list(recipe.overrides), args.steps])
         rr = RecipeResults(recipe, bench)
         for seed in range(args.seeds):

@@ -8,6 +8,7 @@ evaluation during training pays for the reference once.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 import platform
@@ -113,12 +114,10 @@ def _versions() -> dict:
     import gankit
 
     out = {"gankit": gankit.__version__, "torch": torch.__version__, "python": platform.python_version()}
-    try:
-        import torch_fidelity
-
-        out["torch_fidelity"] = torch_fidelity.__version__
-    except ImportError as e:  # an optional extra in some installs: record why it is absent
-        out["torch_fidelity"] = f"not installed ({e})"
+    try:  # the installed version, without importing torch-fidelity (which pulls in torchvision: seconds)
+        out["torch_fidelity"] = importlib.metadata.version("torch-fidelity")
+    except importlib.metadata.PackageNotFoundError:
+        out["torch_fidelity"] = "not installed"
     return out
 
 

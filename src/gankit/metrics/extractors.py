@@ -34,7 +34,7 @@ class TinyExtractor(FeatureExtractor):
     """Two strided random convolutions, 2x2 average pooling and random linear heads, in float64.
 
     Deterministic (weights drawn from a seeded generator) and cheap, so tests can run the whole
-    evaluation pipeline on the CPU in milliseconds. Inputs are resized to 32x32 (bilinear).
+    evaluation pipeline on the CPU in milliseconds. Inputs are resized to 16x16 (bilinear).
     """
 
     def __init__(self, device, dim: int, num_logits: int, seed: int):
@@ -53,8 +53,8 @@ class TinyExtractor(FeatureExtractor):
 
     def extract(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         x = images_to_unit(to_rgb(x, self.name), torch.float64)
-        if x.shape[-2:] != (32, 32):
-            x = F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False)
+        if x.shape[-2:] != (16, 16):
+            x = F.interpolate(x, size=(16, 16), mode="bilinear", align_corners=False)
         h = F.relu(F.conv2d(x, self.weights["conv1"], stride=2, padding=1))
         h = F.relu(F.conv2d(h, self.weights["conv2"], stride=2, padding=1))
         h = F.adaptive_avg_pool2d(h, 2).flatten(1)  # [N, 64]
@@ -66,7 +66,7 @@ class TinyExtractor(FeatureExtractor):
         for k in sorted(self.weights):
             digest.update(self.weights[k].cpu().numpy().tobytes())
         return {"name": self.name, "weights": f"random, seed {self.seed}", "weights_sha256": digest.hexdigest(),
-                "input": "uint8 images; grey replicated to RGB; scaled to [-1, 1]; bilinear resize to 32x32",
+                "input": "uint8 images; grey replicated to RGB; scaled to [-1, 1]; bilinear resize to 16x16",
                 "feature_dim": int(self.weights["proj"].shape[1])}
 
 

@@ -135,5 +135,6 @@ def _class_legend(ax, k: int, class_names: Optional[Sequence[str]], span: int) -
     for c in range(shown):
         name = class_names[c] if class_names is not None and c < len(class_names) else str(c)
         ax.scatter([], [], color=cmap(c), s=20, label=name)
-    ax.legend(fontsize="x-small", ncol=2 if shown > 10 else 1, loc="best",
+    # Outside the axes: the points of a class plot should never hide under its own legend.
+    ax.legend(fontsize="x-small", ncol=2 if shown > 10 else 1, loc="upper left", bbox_to_anchor=(1.01, 1.0),
               title=None if shown == k else f"first {shown} of {k} classes")

@@ -186,6 +186,14 @@ def build_report(run_dir: str | Path, out: Optional[str | Path] = None, *, n_emb
                         ("max_gif_frames", max_gif_frames)):
         if value <= 0:
             raise ValueError(f"{name} must be > 0, got {value}")
+    from gankit.viz.embedding import METHODS
+    from gankit.viz.interpolate import MODES
+
+    if len(interp_seeds) < 2 or interp_steps < 2 or interp_mode not in MODES:
+        raise ValueError(f"interpolation needs >= 2 seeds, >= 2 steps and a mode in {MODES}; got seeds "
+                         f"{list(interp_seeds)}, steps {interp_steps}, mode '{interp_mode}'")
+    if not set(embed_methods) <= set(METHODS):
+        raise ValueError(f"embed_methods must be drawn from {METHODS}, got {list(embed_methods)}")
     out = Path(out) if out is not None else run_dir / "report.html"
     progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     started = time.perf_counter()
@@ -232,8 +240,13 @@ def _load_generator(run: _Run, device: str, ema: bool) -> None:
 
 
 def _training_data(run: _Run, max_samples: int, seed: int):
-    """``(x, y)``: up to ``max_samples`` training samples (images in [-1, 1] or vectors) and labels,
-    or None with ``run.data_missing`` set. Loaded once, shared by the sections."""
+    """Up to ``max_samples`` training samples, loaded once and shared by the sections.
+
+    Returns:
+        ``(x, y, class_names, total)``: samples (images ``[M, C, H, W]`` in [-1, 1], or vectors
+        ``[M, D]``), labels ``[M]`` or None, the class names and the size of the whole training
+        set; or None, with ``run.data_missing`` saying why.
+    """
     if run.data is not None or run.data_missing:
         return run.data
     from omegaconf import OmegaConf

@@ -94,7 +94,7 @@ def plot_samples_2d(points: torch.Tensor, path: str | Path, centres: Optional[to
 
     points = _as_points(points)
     lo, hi = plot_limits(points, centres, sigma)
-    fig = Figure(figsize=(5, 5), layout="constrained")
+    fig = Figure(figsize=(4.6, 4.6), layout="constrained")
     ax = fig.subplots()
     if real is not None:
         r = _as_points(real, "real")
@@ -135,7 +135,7 @@ def plot_density_2d(points: torch.Tensor, path: str | Path, centres: Optional[to
         raise ValueError(f"bins must be > 0, got {bins}")
     lo, hi = plot_limits(points, centres, sigma)
     finite = points[torch.isfinite(points).all(dim=1)]
-    fig = Figure(figsize=(5.6, 5), layout="constrained")
+    fig = Figure(figsize=(5.2, 4.6), layout="constrained")
     ax = fig.subplots()
     # Log colours: a collapsed generator piles most mass in one cell, which would hide the rest.
     counts, _, _, image = ax.hist2d(finite[:, 0].numpy(), finite[:, 1].numpy(), bins=bins,
