@@ -247,7 +247,7 @@ def _compute_references(spec: ReferenceSpec, extractors: Dict[str, FeatureExtrac
             bar.update(x.shape[0])
     out = {}
     for name in extractors:
-        features = torch.cat(feats[name]).float()
+        features = torch.cat(feats[name])
         entry = ReferenceEntry(stats=feature_stats(features), halves=_halves(features),
                                features=features if need_features[name] else None, labels=labels, shape=shape,
                                key=keys[name])
