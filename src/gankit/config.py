@@ -153,8 +153,10 @@ def _parse_overrides(overrides: Sequence[str]) -> DictConfig:
     for o in overrides:
         if "=" not in o:
             raise ConfigError(f"override '{o}' is not of the form key=value (e.g. train.steps=2000)")
+    # Hydra users write +key=value to add a key; here free-form mappings (args, regularizers) accept
+    # new keys anyway, so a leading '+' is allowed and ignored.
     try:
-        return OmegaConf.from_dotlist(list(overrides))
+        return OmegaConf.from_dotlist([o[1:] if o.startswith("+") else o for o in overrides])
     except Exception as e:  # the grammar error names the bad token
         raise ConfigError(f"cannot parse overrides {list(overrides)}: {e}") from None
 

@@ -138,9 +138,27 @@ class Trainer:
         self.fixed_z = torch.randn(t.n_samples, self.z_dim, generator=g).to(self.device)
         self.fixed_y, self.grid_nrow = self._fixed_labels(t.n_samples, g)
         self.last_good_checkpoint: Optional[Path] = None
+        self.best: Optional[dict] = None  # {"step", "metric", "value"} of checkpoints/best.pt
         self._stop_requested = False
+        self._check_eval_config()
 
     # ------------------------------------------------------------------ set-up helpers
+    def _check_eval_config(self) -> None:
+        e = self.cfg.eval
+        if e.every and not e.metrics:
+            raise ConfigError(f"eval.every={e.every} but eval.metrics is empty; e.g. eval.metrics=[fid] "
+                              "(see `gankit eval --help` for the metric names)")
+        if e.best:
+            from gankit.metrics import metric_direction
+
+            try:
+                direction = metric_direction(e.best)
+            except KeyError:
+                raise ConfigError(f"eval.best={e.best} is not a result of any metric; use a key such as fid, kid, "
+                                  "classifier_fid, precision") from None
+            if direction is None:
+                raise ConfigError(f"eval.best={e.best} has no better direction (it is informational); choose another")
+
     def _fixed_labels(self, n: int, g: torch.Generator):
         if self.num_classes == 0:
             return None, max(1, int(math.sqrt(n)))
@@ -269,7 +287,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
             "scaler": self.scaler.state_dict(), "rng": rng, "data": self.batches.state_dict(),
-            "fixed": {"z": self.fixed_z, "y": self.fixed_y},
+            "fixed": {"z": self.fixed_z, "y": self.fixed_y}, "best": self.best,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -290,6 +308,7 @@ class Trainer:
         self.fixed_z = state["fixed"]["z"].to(self.device)
         self.fixed_y = state["fixed"]["y"].to(self.device) if state["fixed"]["y"] is not None else None
         self.step, self.d_steps = state["step"], state["d_steps"]
+        self.best = state.get("best")
 
     def save_checkpoint(self) -> Path:
         path = self.run_dir / "checkpoints" / f"step-{self.step:07d}.pt"
@@ -297,6 +316,28 @@ class Trainer:
         ckpt.prune_checkpoints(self.run_dir, self.cfg.train.keep_checkpoints)
         self.last_good_checkpoint = path
         return path
+
+    def evaluate(self, reporter: Optional[Reporter] = None) -> dict:
+        """Run ``eval.metrics`` on the (EMA) generator; keep ``checkpoints/best.pt`` by ``eval.best``."""
+        from gankit.metrics import evaluate, metric_direction
+
+        e = self.cfg.eval
+        G = self.G_ema if self.G_ema is not None else self.G
+        values = evaluate(G, list(e.metrics), data_cfg=self.cfg.data, n_samples=e.n_samples, seed=self.cfg.train.seed,
+                          device=self.device, args=dict(e.args), out_dir=self.run_dir / "eval",
+                          name=f"step-{self.step:07d}")
+        if reporter is not None:
+            for key, value in values.items():
+                reporter.report(f"metric/{key}", value)
+        if e.best:
+            value = values[e.best]
+            better = (self.best is None or (value < self.best["value"] if metric_direction(e.best) == "min"
+                                            else value > self.best["value"]))
+            if better and math.isfinite(value):
+                self.best = {"step": self.step, "metric": e.best, "value": value}
+                ckpt.atomic_save(self.state_dict(), self.run_dir / "checkpoints" / "best.pt")
+                self.log(f"step {self.step}: new best {e.best}={value:.4g}, saved checkpoints/best.pt")
+        return values
 
     # ------------------------------------------------------------------ outputs
     @torch.no_grad()
@@ -389,6 +430,10 @@ class Trainer:
                 self.step += 1
                 window_steps += 1
                 progress.advance()
+                if self.cfg.eval.every and self.step % self.cfg.eval.every == 0:
+                    eval_start = time.perf_counter()
+                    self.evaluate(reporter)
+                    window_start += time.perf_counter() - eval_start  # keep images/s about training
                 if self.step % t.log_every == 0 or self.step == end or self.step % t.checkpoint_every == 0:
                     elapsed = time.perf_counter() - window_start
                     reporter.report("perf/images_per_s", window_steps * t.n_critic * t.batch_size / max(elapsed, 1e-9))
