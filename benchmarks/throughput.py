@@ -94,12 +94,15 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--workers", type=int, default=0, help="textbook DataLoader workers (PyTorch-GAN uses 0)")
     p.add_argument("--repeats", type=int, default=2, help="alternate the two loops this many times")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads for both loops (0 = torch's default)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     overrides = [f"model.g.args.width={args.width}", f"model.d.args.width={args.width}",
                  f"train.batch_size={args.batch_size}", f"train.device={args.device}",
                  "train.steps=100000", "train.log_every=1000", "train.sample_every=100000",
-                 "train.checkpoint_every=100000"]
+                 "train.checkpoint_every=100000", f"train.threads={args.threads}"]
     cfg = load_config("dcgan-mnist", overrides=overrides)
 
     import torchvision.transforms as T

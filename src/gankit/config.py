@@ -83,6 +83,7 @@ class TrainConfig:
     amp: str = "none"  # none | bf16 | fp16 (mixed precision on the GPU)
     channels_last: bool = True
     compile: bool = False
+    reuse_fake: bool = True  # D's first step per iteration trains on the batch G just made (saves a G pass)
     augment: str = ""  # DiffAugment policy for D inputs, e.g. "color,translation,cutout"
     log_every: int = 50
     sample_every: int = 250

@@ -12,7 +12,7 @@ def add_arguments(p) -> None:
     t.add_argument("--channels", type=int, default=None, help="1 or 3; default keeps the source's")
     t.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
                    help="data source option (data.args), e.g. split=test (repeatable)")
-    t.add_argument("--epochs", type=int, default=4)
+    t.add_argument("--epochs", type=int, default=8)
     t.add_argument("--width", type=int, default=16, help="channels of the first conv stage")
     t.add_argument("--holdout", type=float, default=0.2, help="fraction held out to measure accuracy")
     t.add_argument("--seed", type=int, default=0)

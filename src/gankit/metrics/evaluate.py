@@ -437,6 +437,9 @@ def _json_safe(obj: Any) -> Any:
 
 
 def clear_memory_cache() -> None:
-    """Forget the per-process extractors and reference statistics (the disk cache stays)."""
+    """Forget the per-process extractors, classifiers and reference statistics (the disk cache stays)."""
+    from gankit.metrics import classifier
+
     _EXTRACTORS.clear()
     _REFERENCES.clear()
+    classifier.clear_loaded()

@@ -139,6 +139,9 @@ class Trainer:
         self.fixed_y, self.grid_nrow = self._fixed_labels(t.n_samples, g)
         self.last_good_checkpoint: Optional[Path] = None
         self.best: Optional[dict] = None  # {"step", "metric", "value"} of checkpoints/best.pt
+        # The fake batch of the last G step: D's next step reuses it (train.reuse_fake), as the
+        # reference DCGAN loops do, instead of spending another G forward pass.
+        self.carried: Optional[tuple] = None
         self._stop_requested = False
         self._check_eval_config()
 
@@ -193,14 +196,18 @@ class Trainer:
         return fake.contiguous(memory_format=self.memory_format) if self.is_image else fake
 
     # ------------------------------------------------------------------ one step
-    def _d_step(self, reporter: Reporter) -> tuple:
+    def _d_step(self, reporter: Reporter, carried: Optional[tuple] = None) -> tuple:
+        """One discriminator update; ``carried`` = (fake, labels) that G produced in its last step."""
         step = self.step + 1  # the number this step will have once it completes
         real, y_real = self.batches.next()
         if self.is_image:
             real = real.contiguous(memory_format=self.memory_format)
-        z, y_fake = self._noise(real.shape[0]), self._sample_labels(real.shape[0])
-        with torch.no_grad(), self._autocast():
-            fake = self._generate(z, y_fake)
+        if carried is not None and carried[0].shape[0] == real.shape[0]:
+            fake, y_fake = carried
+        else:
+            z, y_fake = self._noise(real.shape[0]), self._sample_labels(real.shape[0])
+            with torch.no_grad(), self._autocast():
+                fake = self._generate(z, y_fake)
         active = {n: r for n, r in self.regs.items() if self.d_steps % r.every == 0}
         if any(r.needs_real_grad for r in active.values()):
             real.requires_grad_(True)
@@ -233,7 +240,8 @@ class Trainer:
             reporter.report("D/fake_prob", torch.sigmoid(fake_logits))
         return real.detach(), y_real, real_logits.detach(), real_out
 
-    def _g_step(self, reporter: Reporter, real, y_real, real_logits, real_out) -> None:
+    def _g_step(self, reporter: Reporter, real, y_real, real_logits, real_out) -> tuple:
+        """One generator update; returns its (detached fake batch, labels) for D's next step to reuse."""
         step = self.step + 1
         self.D.requires_grad_(False)  # no D weight gradients during the G step
         z, y_fake = self._noise(real.shape[0]), self._sample_labels(real.shape[0])
@@ -257,6 +265,7 @@ class Trainer:
         self.D.requires_grad_(True)
         if self.G_ema is not None:
             self._update_ema()
+        return fake.detach(), y_fake
 
     def _clip(self, opt, net, max_norm: float) -> torch.Tensor:
         """Unscale, then clip (when max_norm > 0); returns the pre-clip global gradient norm, on device."""
@@ -288,6 +297,7 @@ class Trainer:
             "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
             "scaler": self.scaler.state_dict(), "rng": rng, "data": self.batches.state_dict(),
             "fixed": {"z": self.fixed_z, "y": self.fixed_y}, "best": self.best,
+            "carried": list(self.carried) if self.carried is not None else None,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -309,6 +319,11 @@ class Trainer:
         self.fixed_y = state["fixed"]["y"].to(self.device) if state["fixed"]["y"] is not None else None
         self.step, self.d_steps = state["step"], state["d_steps"]
         self.best = state.get("best")
+        carried = state.get("carried")
+        self.carried = None if carried is None else tuple(
+            t.to(self.device) if t is not None else None for t in carried)
+        if self.carried is not None and self.is_image:
+            self.carried = (self.carried[0].contiguous(memory_format=self.memory_format), self.carried[1])
 
     def save_checkpoint(self) -> Path:
         path = self.run_dir / "checkpoints" / f"step-{self.step:07d}.pt"
@@ -422,9 +437,10 @@ class Trainer:
         window_start, window_steps = time.perf_counter(), 0
         try:
             while self.step < end and not self._stop_requested:
-                for _ in range(t.n_critic):
-                    real, y_real, real_logits, real_out = self._d_step(reporter)
-                self._g_step(reporter, real, y_real, real_logits, real_out)
+                for i in range(t.n_critic):
+                    carried = self.carried if i == 0 and t.reuse_fake else None
+                    real, y_real, real_logits, real_out = self._d_step(reporter, carried)
+                self.carried = self._g_step(reporter, real, y_real, real_logits, real_out)
                 self.sched_g.step()
                 self.sched_d.step()
                 self.step += 1
