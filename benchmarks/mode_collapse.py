@@ -58,10 +58,10 @@ RECIPES: Dict[str, Recipe] = {r.label: r for r in [
     Recipe("grid-gan", "grid-gan", (), "shipped preset"),
     Recipe("grid-pacgan4", "grid-gan", ("model.d.args.pack=4",), "shipped preset + PacGAN4"),
     Recipe("stacked-dcgan", "dcgan-mnist",
-           ("data.source=stacked-mnist", "data.channels=null", "train.steps=3000"),
+           ("data.source=stacked-mnist", "data.channels=null", "train.steps=2000"),
            "DCGAN (dcgan-mnist nets) on Stacked MNIST"),
     Recipe("stacked-pacdcgan2", "dcgan-mnist",
-           ("data.source=stacked-mnist", "data.channels=null", "train.steps=3000", "model.d.args.pack=2"),
+           ("data.source=stacked-mnist", "data.channels=null", "train.steps=2000", "model.d.args.pack=2"),
            "PacDCGAN2: the same with D packing 2 samples"),
 ]}
 DEFAULT_RECIPES = list(RECIPES)
@@ -113,6 +113,7 @@ class SeedResult:
     steps: int
     seconds: float
     run_dir: str
+    command: str = ""
 
 
 @dataclass
@@ -122,7 +123,8 @@ class RecipeResults:
     seeds: List[SeedResult] = field(default_factory=list)
 
 
-def run_one(recipe: Recipe, bench: str, seed: int, steps: Optional[int], out: Path, threads: int) -> SeedResult:
+def run_one(recipe: Recipe, bench: str, seed: int, steps: Optional[int], out: Path, threads: int,
+            command: str) -> SeedResult:
     """Train one seed of a recipe and evaluate its final generator."""
     metric, n_samples, _ = PROTOCOL[bench]
     overrides = list(recipe.overrides) + _step_override(steps) + [
@@ -135,7 +137,7 @@ def run_one(recipe: Recipe, bench: str, seed: int, steps: Optional[int], out: Pa
     # The reference set is not used by these metrics; a small cap keeps its feature pass cheap.
     values = evaluate(result.G, [metric], data_cfg=result.cfg.data, n_samples=n_samples, seed=10_000 + seed,
                       args={"n_real": 1000}, out_dir=result.run_dir / "eval", name=metric)
-    return SeedResult(seed, values, int(result.step), round(time.time() - start, 1), str(result.run_dir))
+    return SeedResult(seed, values, int(result.step), round(time.time() - start, 1), str(result.run_dir), command)
 
 
 def real_floor(bench: str) -> Dict[str, float]:
@@ -173,8 +175,11 @@ def mean_se(values: Sequence[float], digits: int) -> str:
     return text
 
 
-def render(results: List[RecipeResults], floors: Dict[str, Dict[str, float]], command: str, wall: float) -> str:
+def render(results: List[RecipeResults], floors: Dict[str, Dict[str, float]]) -> str:
     cpu = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
+    seeds = [s for r in results for s in r.seeds]
+    wall = sum(s.seconds for s in seeds)
+    commands = "; ".join(f"`{c}`" for c in dict.fromkeys(s.command for s in seeds if s.command))
     lines = [BEGIN, "## Mode collapse: ring, grid, Stacked MNIST", "",
              "Protocol: ring / grid: 2,500 samples; a sample is high quality (HQ) within 3 sigma of its nearest mode; "
              "a mode is captured when it has at least one HQ sample; reverse KL = KL(p_hq || uniform) over the modes "
@@ -183,8 +188,9 @@ def render(results: List[RecipeResults], floors: Dict[str, Dict[str, float]], co
              "1,000 modes (PacGAN Table 2). Metrics: `gankit eval RUN --metrics modes` / `stacked_mnist`. "
              "gankit rows: mean ± standard error over seeds (final generator, the EMA one when the recipe keeps it).",
              "",
-             f"Machine: {cpu}, torch {torch.__version__}, {platform.system()}. Command: `{command}`. "
-             f"Wall time: {wall / 60:.1f} min in total for the runs trained in this invocation.", ""]
+             f"Machine: {cpu}, torch {torch.__version__}, {platform.system()}, one torch thread per run, "
+             f"shared with other jobs. Commands: {commands}. Wall time: {wall / 60:.1f} min, the sum of the "
+             f"runs' times (training and evaluation; column s / run).", ""]
     for bench in ("ring", "grid", "stacked"):
         rows = [r for r in results if r.benchmark == bench and r.seeds]
         if not rows:
@@ -260,7 +266,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     benches = [benchmark_of(r, args.steps) for r in recipes]  # every config checked before any training
     results_file = args.out / "results.json"
     stored = load_results(results_file)
-    all_results, trained_seconds = [], 0.0
+    command = " ".join(["python benchmarks/mode_collapse.py"] + list(argv if argv is not None else sys.argv[1:]))
+    all_results = []
     for recipe, bench in zip(recipes, benches):
         key = json.dumps([recipe.preset, list(recipe.overrides), args.steps])
         rr = RecipeResults(recipe, bench)
@@ -269,16 +276,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if old is not None and not args.fresh:
                 rr.seeds.append(SeedResult(**old))
                 continue
-            res = run_one(recipe, bench, seed, args.steps, args.out, args.threads)
-            trained_seconds += res.seconds
+            res = run_one(recipe, bench, seed, args.steps, args.out, args.threads, command)
             rr.seeds.append(res)
             stored.setdefault(key, {})[str(seed)] = res.__dict__
             save_results(results_file, stored)
             print(f"{recipe.label} seed {seed}: {res.values} ({res.seconds:.0f} s)", flush=True)
         all_results.append(rr)
     floors = {b: real_floor(b) for b in {r.benchmark for r in all_results}}
-    command = "python benchmarks/mode_collapse.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    block = render(all_results, floors, command.strip(), trained_seconds)
+    block = render(all_results, floors)
     if args.no_write:
         print(block)
     else:

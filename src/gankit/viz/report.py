@@ -26,8 +26,9 @@ from PIL import Image
 from gankit.viz.io import atomic_write_bytes
 
 #: Section ids in page order.
-SECTIONS = ("config", "meta", "metrics", "curves", "samples", "timeline", "interpolation", "embedding",
-            "memorization", "toy2d")
+# People judge a GAN by looking first: samples lead, the config and run facts close the page.
+SECTIONS = ("samples", "metrics", "curves", "timeline", "interpolation", "toy2d", "embedding", "memorization",
+            "meta", "config")
 
 _TITLES = {
     "config": "Configuration",
