@@ -8,15 +8,17 @@ builds them) on the same 5,000 embedded MNIST digits at 32x32, batch 64, one D s
 
 Usage::
 
-    python benchmarks/throughput.py --steps 60 --warmup 10 [--device cpu|cuda] [--width 32]
+    python benchmarks/throughput.py --steps 20 --repeats 6 [--device cpu|cuda] [--width 32]
 
-Prints images/s (real images consumed per second) for both and their ratio, as a BENCHMARKS.md row.
+Prints images/s (real images consumed per second) for both, the median over alternating rounds,
+and their ratio, as a BENCHMARKS.md row.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import statistics
 import tempfile
 import time
 
@@ -45,55 +47,71 @@ class TextbookMNIST(torch.utils.data.Dataset):
         return self.transform(img), int(self.labels[i])
 
 
-def textbook_loop(G, D, loader, steps: int, warmup: int, z_dim: int, device) -> float:
-    """PyTorch-GAN dcgan.py's loop; returns images/s over ``steps`` after ``warmup`` steps."""
-    D_prob = nn.Sequential(D, nn.Sigmoid()).to(device)  # PyTorch-GAN's D ends in a Sigmoid
-    G.to(device)
-    bce = nn.BCELoss()
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    done, t0 = 0, None
-    while True:
-        for imgs, _ in loader:
-            if done == warmup:
-                t0 = time.perf_counter()
-            if done == warmup + steps:
-                return steps * loader.batch_size / (time.perf_counter() - t0)
-            real = imgs.to(device)
-            valid = torch.ones(real.size(0), device=device)
-            fake_t = torch.zeros(real.size(0), device=device)
-            opt_g.zero_grad()
-            z = torch.randn(real.size(0), z_dim, device=device)
-            gen = G(z)
-            g_loss = bce(D_prob(gen), valid)
+class TextbookLoop:
+    """PyTorch-GAN dcgan.py's loop, advanced ``n`` steps at a time."""
+
+    def __init__(self, G, D, loader, z_dim: int, device):
+        self.D_prob = nn.Sequential(D, nn.Sigmoid()).to(device)  # PyTorch-GAN's D ends in a Sigmoid
+        self.G, self.loader, self.z_dim, self.device = G.to(device), loader, z_dim, device
+        self.bce = nn.BCELoss()
+        self.opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.batches = iter(())
+
+    def _next(self):
+        try:
+            return next(self.batches)
+        except StopIteration:
+            self.batches = iter(self.loader)
+            return next(self.batches)
+
+    def run(self, n: int) -> None:
+        for _ in range(n):
+            imgs, _ = self._next()
+            real = imgs.to(self.device)
+            valid = torch.ones(real.size(0), device=self.device)
+            fake_t = torch.zeros(real.size(0), device=self.device)
+            self.opt_g.zero_grad()
+            gen = self.G(torch.randn(real.size(0), self.z_dim, device=self.device))
+            g_loss = self.bce(self.D_prob(gen), valid)
             g_loss.backward()
-            opt_g.step()
-            opt_d.zero_grad()
-            d_loss = (bce(D_prob(real), valid) + bce(D_prob(gen.detach()), fake_t)) / 2
+            self.opt_g.step()
+            self.opt_d.zero_grad()
+            d_loss = (self.bce(self.D_prob(real), valid) + self.bce(self.D_prob(gen.detach()), fake_t)) / 2
             d_loss.backward()
-            opt_d.step()
-            done += 1
+            self.opt_d.step()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
 
 
-def gankit_loop(cfg, steps: int, warmup: int) -> float:
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(cfg, tmp, quiet=True)
-        trainer.write_run_files([])
-        trainer.fit(stop_after=warmup)
-        t0 = time.perf_counter()
-        trainer.fit(stop_after=steps)
-        return steps * cfg.train.batch_size / (time.perf_counter() - t0)
+class GankitLoop:
+    """gankit's Trainer, advanced ``n`` steps at a time."""
+
+    def __init__(self, cfg, folder: str):
+        self.trainer = Trainer(cfg, folder, quiet=True)
+        self.trainer.write_run_files([])
+
+    def run(self, n: int) -> None:
+        self.trainer.fit(stop_after=n)
+        if self.trainer.device.type == "cuda":
+            torch.cuda.synchronize()
+
+
+def timed(loop, n: int) -> float:
+    t0 = time.perf_counter()
+    loop.run(n)
+    return time.perf_counter() - t0
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=60)
-    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--steps", type=int, default=20, help="steps per timed round")
+    p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="cpu")
     p.add_argument("--workers", type=int, default=0, help="textbook DataLoader workers (PyTorch-GAN uses 0)")
-    p.add_argument("--repeats", type=int, default=2, help="alternate the two loops this many times")
+    p.add_argument("--repeats", type=int, default=6, help="timed rounds per loop, alternating")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads for both loops (0 = torch's default)")
     args = p.parse_args()
     if args.threads:
@@ -113,18 +131,25 @@ def main() -> None:
     loader = torch.utils.data.DataLoader(TextbookMNIST(images, ds.y.numpy(), transform),
                                          batch_size=args.batch_size, shuffle=True, drop_last=True,
                                          num_workers=args.workers)
-    results = {"textbook": [], "gankit": []}
-    for _ in range(args.repeats):
-        torch.manual_seed(0)
-        G = build_generator("dcgan", {"width": args.width}, cfg.model.z_dim, (1, 32, 32), 0)
-        D = build_discriminator("dcgan", {"width": args.width}, (1, 32, 32), 0)
-        results["textbook"].append(textbook_loop(G, D, loader, args.steps, args.warmup, cfg.model.z_dim, device))
-        results["gankit"].append(gankit_loop(cfg, args.steps, args.warmup))
-    tb, gk = max(results["textbook"]), max(results["gankit"])
+    torch.manual_seed(0)
+    G = build_generator("dcgan", {"width": args.width}, cfg.model.z_dim, (1, 32, 32), 0)
+    D = build_discriminator("dcgan", {"width": args.width}, (1, 32, 32), 0)
+    textbook = TextbookLoop(G, D, loader, cfg.model.z_dim, device)
+    with tempfile.TemporaryDirectory() as tmp:
+        loops = {"textbook": textbook, "gankit": GankitLoop(cfg, tmp)}
+        for loop in loops.values():
+            loop.run(args.warmup)
+        # Alternate short rounds so that drifts in machine load hit both loops alike; report medians.
+        seconds = {name: [] for name in loops}
+        for _ in range(args.repeats):
+            for name, loop in loops.items():
+                seconds[name].append(timed(loop, args.steps))
+    rate = {name: [args.steps * args.batch_size / s for s in v] for name, v in seconds.items()}
+    tb, gk = statistics.median(rate["textbook"]), statistics.median(rate["gankit"])
+    print(f"textbook images/s per round: {[round(v, 1) for v in rate['textbook']]}")
+    print(f"gankit   images/s per round: {[round(v, 1) for v in rate['gankit']]}")
     machine = (torch.cuda.get_device_name(device) if device.type == "cuda"
                else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
-    print(f"textbook images/s per repeat: {[round(v, 1) for v in results['textbook']]}")
-    print(f"gankit   images/s per repeat: {[round(v, 1) for v in results['gankit']]}")
     print("| machine | batch | width | textbook img/s | gankit img/s | ratio |")
     print("|---|---|---|---|---|---|")
     print(f"| {machine} (torch {torch.__version__}) | {args.batch_size} | {args.width} | {tb:.1f} | {gk:.1f} | "

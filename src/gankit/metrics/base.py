@@ -32,12 +32,15 @@ class MetricSpec:
 
     Attributes:
         extractor: feature extractor name, or :data:`DEFAULT_EXTRACTOR` for the evaluation's main one.
+        needs_reference: the metric compares with the reference data (False for IS-like scores of the
+            generated samples alone, which then never load the reference).
         needs_real_features: the metric uses the reference's individual features (KID, precision/recall),
             not only their mean and covariance.
         directions: output key -> ``"min"`` (lower is better), ``"max"`` or None (informational).
     """
 
     extractor: str
+    needs_reference: bool
     needs_real_features: bool
     directions: Dict[str, Optional[str]]
 
@@ -45,22 +48,23 @@ class MetricSpec:
 _SPECS: Dict[str, MetricSpec] = {}
 
 
-def register_metric(name: str, *, extractor: str = DEFAULT_EXTRACTOR, needs_real_features: bool = False,
+def register_metric(name: str, *, extractor: str = DEFAULT_EXTRACTOR, needs_reference: bool = True,
+                    needs_real_features: bool = False,
                     directions: Dict[str, Optional[str]]) -> Callable[[Callable], Callable]:
     """Decorator registering ``fn(ctx, **options) -> MetricResult`` as metric ``name``.
 
     Args:
         name: registry name used in ``--metrics`` / ``eval.metrics``.
         extractor: feature space the metric works in (see :class:`MetricSpec`).
-        needs_real_features: see :class:`MetricSpec`.
+        needs_reference, needs_real_features: see :class:`MetricSpec`.
         directions: for every key the metric returns (``"prefix/"`` for a family such as
             ``class_hist/0..K-1``): ``"min"``, ``"max"`` or None.
     """
 
     def wrap(fn: Callable) -> Callable:
         METRICS.register(name)(fn)
-        _SPECS[name] = MetricSpec(extractor=extractor, needs_real_features=needs_real_features,
-                                  directions=dict(directions))
+        _SPECS[name] = MetricSpec(extractor=extractor, needs_reference=needs_reference or needs_real_features,
+                                  needs_real_features=needs_real_features, directions=dict(directions))
         return fn
 
     return wrap

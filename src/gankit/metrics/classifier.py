@@ -334,7 +334,7 @@ def classifier_fid(ctx) -> MetricResult:
     return frechet_metric(ctx, "classifier_fid", "classifier")
 
 
-@register_metric("classifier_score", extractor="classifier", directions={"classifier_score": "max"})
+@register_metric("classifier_score", extractor="classifier", needs_reference=False, directions={"classifier_score": "max"})
 def classifier_score(ctx, splits: int = 1) -> MetricResult:
     """``exp(E_x KL(p(y|x) || p(y)))`` under the data classifier (TF-GAN's MNIST score); at most K."""
     fake = ctx.fake("classifier")
@@ -342,7 +342,8 @@ def classifier_score(ctx, splits: int = 1) -> MetricResult:
     return MetricResult({"classifier_score": mean}, {"splits": splits, "n_fake": fake.n, "max": fake.logits.shape[1]})
 
 
-@register_metric("class_histogram", extractor="classifier", directions={"class_hist/": None})
+@register_metric("class_histogram", extractor="classifier", needs_reference=False,
+                 directions={"class_hist/": None})
 def class_histogram(ctx) -> MetricResult:
     """Fraction of generated samples per class predicted by the data classifier: ``class_hist/<k>``."""
     fake = ctx.fake("classifier")

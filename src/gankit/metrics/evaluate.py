@@ -289,7 +289,7 @@ def _module_device(module: torch.nn.Module, fallback) -> torch.device:
 
 
 def _fake_features(G: torch.nn.Module, n: int, seed: int, batch_size: int, extractors: Dict[str, FeatureExtractor],
-                   shape: Tuple[int, ...], device, progress: bool) -> Tuple[Dict[str, FeatureSet], Optional[torch.Tensor]]:
+                   shape: Optional[Tuple[int, ...]], device, progress: bool) -> Tuple[Dict[str, FeatureSet], Optional[torch.Tensor]]:
     from tqdm import tqdm
 
     num_classes = int(getattr(G, "num_classes", 0) or 0)
@@ -306,7 +306,7 @@ def _fake_features(G: torch.nn.Module, n: int, seed: int, batch_size: int, extra
                 zb = z[start:start + batch_size].to(g_device)
                 yb = None if y is None else y[start:start + batch_size].to(g_device)
                 x = G(zb, yb)
-                if tuple(x.shape[1:]) != tuple(shape):
+                if shape is not None and tuple(x.shape[1:]) != tuple(shape):
                     raise ConfigError(f"the generator makes samples of shape {tuple(x.shape[1:])} but the reference "
                                       f"data (data.source / data.resolution / data.channels) has {tuple(shape)}")
                 x = (_quantise(x) if x.dim() == 4 else x.float()).to(device)
@@ -323,7 +323,7 @@ def _fake_features(G: torch.nn.Module, n: int, seed: int, batch_size: int, extra
     return out, y
 
 
-def _check_args(args: Mapping[str, Any], metrics: Sequence[str]) -> None:
+def _check_args(args: Mapping[str, Any]) -> None:
     valid = list(GLOBAL_ARGS) + METRICS.names()
     for key, value in args.items():
         if key not in valid:
@@ -366,32 +366,37 @@ def evaluate(G: torch.nn.Module, metrics: Sequence[str], *, data_cfg: Any, n_sam
         raise ConfigError("no metrics requested; choose from: " + ", ".join(METRICS.names()))
     if n_samples <= 0 or batch_size <= 0:
         raise ConfigError(f"n_samples and batch_size must be > 0, got {n_samples} and {batch_size}")
-    _check_args(args, metrics)
+    _check_args(args)
     specs = {m: metric_spec(m) for m in metrics}
     main = args.get("extractor") or "inception"
     ref_spec = reference_spec(data_cfg, args.get("n_real"))
     ext_options = dict(args.get("extractors") or {})
-    needed: Dict[str, bool] = {}
+    # extractor name -> does any metric compare with the reference / need its individual features
+    needs_ref: Dict[str, bool] = {}
+    needs_features: Dict[str, bool] = {}
     for spec in specs.values():
         ext = main if spec.extractor == DEFAULT_EXTRACTOR else spec.extractor
-        needed[ext] = needed.get(ext, False) or spec.needs_real_features
+        needs_ref[ext] = needs_ref.get(ext, False) or spec.needs_reference
+        needs_features[ext] = needs_features.get(ext, False) or spec.needs_real_features
     device = torch.device(device)
-    extractors = {n: get_extractor(n, ext_options.get(n), device, ref_spec) for n in needed}
+    extractors = {n: get_extractor(n, ext_options.get(n), device, ref_spec) for n in needs_ref}
     records = {n: {"reference": ref_spec.describe(), "extractor": ex.record(), "version": STATS_VERSION,
-                   "subset_seed": REFERENCE_SEED} for n, ex in extractors.items()}
-    keys = {n: record_key(records[n]) for n in extractors}
+                   "subset_seed": REFERENCE_SEED} for n, ex in extractors.items() if needs_ref[n]}
+    keys = {n: record_key(r) for n, r in records.items()}
 
     real: Dict[str, ReferenceEntry] = {}
     missing: Dict[str, FeatureExtractor] = {}
-    for n, ex in extractors.items():
-        entry = _load_cached(keys[n], needed[n])
+    for n in keys:
+        entry = _load_cached(keys[n], needs_features[n])
         if entry is None:
-            missing[n] = ex
+            missing[n] = extractors[n]
         else:
             real[n] = entry
     if missing:
-        real.update(_compute_references(ref_spec, missing, keys, records, needed, batch_size, device, progress))
-    shape = next(iter(real.values())).shape
+        real.update(_compute_references(ref_spec, missing, keys, records, needs_features, batch_size, device,
+                                        progress))
+    # Scores of the generated samples alone (IS...) never load the reference, so there is no shape to check.
+    shape = next(iter(real.values())).shape if real else None
 
     fake, labels = _fake_features(G, n_samples, seed, batch_size, extractors, shape, device, progress)
     ctx = MetricContext(seed, main, fake, real, labels)
@@ -411,9 +416,9 @@ def evaluate(G: torch.nn.Module, metrics: Sequence[str], *, data_cfg: Any, n_sam
                             "noise": "torch.randn(n, z_dim) from torch.Generator().manual_seed(seed), CPU",
                             "labels": "balanced over classes, shuffled by the same generator" if labels is not None else None,
                             "quantisation": "images: round((clamp(x, -1, 1) + 1) * 127.5) to uint8"},
-                "reference": {**ref_spec.describe(), "n_real": next(iter(real.values())).n,
-                              "subset_seed": REFERENCE_SEED,
-                              "real_floor": "distance between two disjoint random halves of the reference"},
+                "reference": None if not real else {
+                    **ref_spec.describe(), "n_real": next(iter(real.values())).n, "subset_seed": REFERENCE_SEED,
+                    "real_floor": "distance between two disjoint random halves of the reference"},
                 "extractors": {n: ex.record() for n, ex in extractors.items()},
                 "reference_cache_keys": keys,
                 "device": str(device),

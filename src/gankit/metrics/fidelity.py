@@ -83,7 +83,7 @@ def pr(ctx, k: int = 3, n_real: Optional[int] = None) -> MetricResult:
                          "seed": ctx.seed})
 
 
-@register_metric("is", directions={"is": "max", "is_std": None})
+@register_metric("is", needs_reference=False, directions={"is": "max", "is_std": None})
 def inception_score_metric(ctx, splits: int = 10) -> MetricResult:
     """Inception Score (Salimans et al. 2016): mean and std over ``splits`` chunks, as torch-fidelity."""
     fake = ctx.fake()

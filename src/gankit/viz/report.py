@@ -103,7 +103,7 @@ def _img(data: bytes | Path, alt: str, caption: str = "", mime: str = "image/png
     attrs = f'width="{width}" height="{height}"'
     css = ""
     if upscale_to and width < upscale_to:
-        scale = upscale_to // width or 1
+        scale = -(-upscale_to // width)  # ceil: a 274 px grid shows at 548 px
         attrs = f'width="{width * scale}" height="{height * scale}"'
         css = ' class="pixels"'
     src = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
