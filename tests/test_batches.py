@@ -50,7 +50,7 @@ def test_streamed_data_gives_the_same_batches_and_resumes_exactly():
     x, y = _data()
     mem = Batches(Dataset(x, y, 3, ["a", "b", "c"], (1, 2, 2)), 3, "cpu", seed=2)
     stream_ds = Dataset(None, None, 3, ["a", "b", "c"], (1, 2, 2), stream=_Stream(x, y))
-    streamed = Batches(stream_ds, 3, "cpu", seed=2, num_workers=0)
+    streamed = Batches(stream_ds, 3, "cpu", seed=2, num_workers=2)  # workers prefetch ahead
     for _ in range(4):
         (xm, ym), (xs, ys) = mem.next(), streamed.next()
         assert torch.equal(xm, xs) and torch.equal(ym, ys)

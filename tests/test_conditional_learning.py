@@ -17,9 +17,10 @@ PER_CLASS = 250
 # A generator that ignores y has the same nearest-mode histogram h for every class, so its per-class
 # accuracies P(nearest = k | y = k) = h[k] sum to 1: on average 1/8 = 12.5%, and at most one class can
 # exceed 50%. Requiring >= 80% for every class therefore fails for any label-blind generator, and
-# leaves room for the samples in the tails (the recipe reaches 100% in 400 steps for seeds 0-2).
+# leaves room for the samples in the tails (the recipe reaches 100% in 600 steps for seeds 0, 1, 2).
 MIN_CLASS_ACCURACY = 0.8
-# Most samples must also be sharp: within 3 sigma of their own class's mode (92-97% for seeds 0-2).
+# Most samples must also be sharp: within 3 sigma of their own class's mode (97.1%, 96.5%, 96.3% of the
+# samples for seeds 0, 1, 2; a label-blind generator gets at most 1/8 of them on their class's mode).
 MIN_ON_OWN_MODE = 0.8
 
 
@@ -27,8 +28,8 @@ MIN_ON_OWN_MODE = 0.8
 def test_class_k_lands_on_mode_k(tmp_path):
     result = gankit.train("ring-gan", overrides=[
         f"out={tmp_path}", "model.conditional=true", "model.g.args.conditioning=concat",
-        "model.d.args.conditioning=concat", "data.args.n=10000", "train.steps=400", "train.log_every=400",
-        "train.sample_every=400", "train.checkpoint_every=400", "train.device=cpu", "train.seed=1"], quiet=True)
+        "model.d.args.conditioning=concat", "data.args.n=10000", "train.steps=600", "train.log_every=600",
+        "train.sample_every=600", "train.checkpoint_every=600", "train.device=cpu"], quiet=True)
     G = result.G
     centres, sigma = modes_of("ring")
     assert G.num_classes == len(centres) == 8

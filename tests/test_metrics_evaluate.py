@@ -12,7 +12,7 @@ from gankit.data import DATA_SOURCES, Dataset
 from gankit.metrics import clear_memory_cache, evaluate, metric_direction
 from gankit.metrics.evaluate import _quantise, sample_inputs
 from gankit.metrics.extractors import TinyExtractor
-from gankit.metrics.stats import kernel_inception_distance
+from gankit.metrics.stats import kernel_inception_distance, precision_recall
 from gankit.registry import ConfigError
 
 SOURCE = "test-metrics-evaluate-blobs"
@@ -226,3 +226,34 @@ def test_explicit_inception_weights_that_do_not_exist(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         evaluate(TinyG(), ["fid"], data_cfg=DATA, n_samples=20,
                  args={"extractors": {"inception": {"weights": str(tmp_path / "nope.pth")}}})
+
+
+POINTS = "test-metrics-evaluate-points"
+
+
+def _points(n=80):
+    return torch.randn(n, 2, generator=torch.Generator().manual_seed(4))
+
+
+if POINTS not in DATA_SOURCES:
+    @DATA_SOURCES.register(POINTS)
+    def _points_source(req):
+        return Dataset(x=_points(), y=None, num_classes=0, class_names=[], shape=(2,))
+
+
+def test_raw_extractor_scores_vector_data_with_config_objects():
+    from omegaconf import OmegaConf
+
+    class PointG(torch.nn.Module):
+        z_dim, num_classes = 2, 0
+
+        def forward(self, z, y=None):
+            return z * 0.5 + 1.0
+
+    values = evaluate(PointG(), ["fid", "pr"], data_cfg=OmegaConf.create({"source": POINTS, "resolution": None}),
+                      n_samples=50, args=OmegaConf.create({"extractor": "raw", "pr": {"k": 2}}))
+    fake = sample_inputs(50, 2, 0, seed=0)[0] * 0.5 + 1.0
+    assert values["fid"] == pytest.approx(_scipy_fid(fake.double(), _points().double()), rel=1e-9)
+    g = torch.Generator().manual_seed(0)
+    real = _points()[torch.randperm(80, generator=g)[:50]]
+    assert (values["precision"], values["recall"]) == precision_recall(fake.double(), real.double(), k=2)

@@ -23,7 +23,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gankit.metrics.base import FEATURE_EXTRACTORS, FeatureExtractor, MetricResult, ReferenceSpec, register_metric
-from gankit.metrics.cache import atomic_save_tensors, atomic_write_json, cache_root, file_identity, record_key, sha256_file
+from gankit.metrics.cache import (atomic_save_tensors, atomic_write_json, cache_root, file_identity, record_key,
+                                  sha256_file)
 from gankit.metrics.extractors import images_to_unit
 from gankit.metrics.fidelity import frechet_metric
 from gankit.metrics.stats import inception_score
@@ -313,7 +314,8 @@ class ClassifierExtractor(FeatureExtractor):
                 "classifier_key": m["key"], "trained_on": {k: m["record"][k] for k in ("source", "path", "args")},
                 "holdout_accuracy": m["holdout_accuracy"], "n_holdout": m["n_holdout"],
                 "input": "uint8 images scaled to [-1, 1] at the data resolution (no resize)",
-                "features": f"penultimate layer, {m['record']['settings']['feature_dim']}-d", "settings": m["record"]["settings"]}
+                "features": f"penultimate layer, {m['record']['settings']['feature_dim']}-d",
+                "settings": m["record"]["settings"]}
 
 
 @FEATURE_EXTRACTORS.register("classifier")
@@ -334,7 +336,8 @@ def classifier_fid(ctx) -> MetricResult:
     return frechet_metric(ctx, "classifier_fid", "classifier")
 
 
-@register_metric("classifier_score", extractor="classifier", needs_reference=False, directions={"classifier_score": "max"})
+@register_metric("classifier_score", extractor="classifier", needs_reference=False,
+                 directions={"classifier_score": "max"})
 def classifier_score(ctx, splits: int = 1) -> MetricResult:
     """``exp(E_x KL(p(y|x) || p(y)))`` under the data classifier (TF-GAN's MNIST score); at most K."""
     fake = ctx.fake("classifier")

@@ -31,6 +31,7 @@ STATS_VERSION = 1
 # that every evaluation of a run compares against the same real samples and cached statistics.
 REFERENCE_SEED = 0
 GLOBAL_ARGS = ("extractor", "extractors", "n_real")
+LABELS_POLICY = "balanced over classes, shuffled by the same generator"
 
 _EXTRACTORS: Dict[str, FeatureExtractor] = {}
 _REFERENCES: Dict[str, "ReferenceEntry"] = {}
@@ -137,7 +138,8 @@ def reference_spec(data_cfg: Any, n_real: Optional[int] = None) -> ReferenceSpec
                          num_workers=int(data.get("num_workers", 2)), n_real=n_real)
 
 
-def get_extractor(name: str, options: Optional[Mapping[str, Any]], device, reference: ReferenceSpec) -> FeatureExtractor:
+def get_extractor(name: str, options: Optional[Mapping[str, Any]], device,
+                  reference: ReferenceSpec) -> FeatureExtractor:
     """Build (or reuse, per process) a registered feature extractor."""
     key = canonical_json([name, dict(options or {}), str(device), reference if name == "classifier" else None])
     if key not in _EXTRACTORS:
@@ -146,7 +148,8 @@ def get_extractor(name: str, options: Optional[Mapping[str, Any]], device, refer
     return _EXTRACTORS[key]
 
 
-def _reference_batches(spec: ReferenceSpec, batch_size: int) -> Tuple[Iterator, int, Tuple[int, ...], Optional[torch.Tensor]]:
+def _reference_batches(spec: ReferenceSpec,
+                       batch_size: int) -> Tuple[Iterator, int, Tuple[int, ...], Optional[torch.Tensor]]:
     """Iterate the reference in batches.
 
     Returns:
@@ -289,7 +292,13 @@ def _module_device(module: torch.nn.Module, fallback) -> torch.device:
 
 
 def _fake_features(G: torch.nn.Module, n: int, seed: int, batch_size: int, extractors: Dict[str, FeatureExtractor],
-                   shape: Optional[Tuple[int, ...]], device, progress: bool) -> Tuple[Dict[str, FeatureSet], Optional[torch.Tensor]]:
+                   shape: Optional[Tuple[int, ...]], device,
+                   progress: bool) -> Tuple[Dict[str, FeatureSet], Optional[torch.Tensor]]:
+    """Generate ``n`` samples in batches and run every extractor on them.
+
+    Returns:
+        ``({extractor: FeatureSet}, labels [n] or None)``.
+    """
     from tqdm import tqdm
 
     num_classes = int(getattr(G, "num_classes", 0) or 0)
@@ -321,6 +330,15 @@ def _fake_features(G: torch.nn.Module, n: int, seed: int, batch_size: int, extra
     out = {name: FeatureSet(torch.cat(feats[name]), torch.cat(logits[name]) if logits[name] else None)
            for name in extractors}
     return out, y
+
+
+def _plain(args: Optional[Mapping[str, Any]]) -> dict:
+    """``eval.args`` as plain dicts (the trainer passes a DictConfig)."""
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(args, DictConfig):
+        return OmegaConf.to_container(args, resolve=True)
+    return dict(args or {})
 
 
 def _check_args(args: Mapping[str, Any]) -> None:
@@ -360,7 +378,7 @@ def evaluate(G: torch.nn.Module, metrics: Sequence[str], *, data_cfg: Any, n_sam
     from gankit.metrics import load_builtin_metrics
 
     load_builtin_metrics()
-    args = dict(args or {})
+    args = _plain(args)
     metrics = list(dict.fromkeys(metrics))
     if not metrics:
         raise ConfigError("no metrics requested; choose from: " + ", ".join(METRICS.names()))
@@ -414,7 +432,7 @@ def evaluate(G: torch.nn.Module, metrics: Sequence[str], *, data_cfg: Any, n_sam
                 "metrics": metric_records,
                 "samples": {"n_fake": n_samples, "seed": seed, "batch_size": batch_size,
                             "noise": "torch.randn(n, z_dim) from torch.Generator().manual_seed(seed), CPU",
-                            "labels": "balanced over classes, shuffled by the same generator" if labels is not None else None,
+                            "labels": None if labels is None else LABELS_POLICY,
                             "quantisation": "images: round((clamp(x, -1, 1) + 1) * 127.5) to uint8"},
                 "reference": None if not real else {
                     **ref_spec.describe(), "n_real": next(iter(real.values())).n, "subset_seed": REFERENCE_SEED,

@@ -67,7 +67,8 @@ def resolve_weights(weights: Optional[str] = None) -> Tuple[Path, str]:
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise ConfigError(f"Inception weights file {path} (from --inception-weights or {WEIGHTS_ENV}) does not exist")
+            raise ConfigError(f"Inception weights file {path} (from --inception-weights or {WEIGHTS_ENV}) "
+                              f"does not exist")
         return path, "user"
     path = cached_weights_path()
     if path.is_file():

@@ -146,7 +146,8 @@ def kernel_inception_distance(fake: torch.Tensor, real: torch.Tensor, subsets: i
     """
     size = min(subset_size, fake.shape[0], real.shape[0])
     if size < 2:
-        raise ConfigError(f"KID needs at least 2 samples in each set, got {fake.shape[0]} generated and {real.shape[0]} real")
+        raise ConfigError(f"KID needs at least 2 samples in each set, got {fake.shape[0]} generated and "
+                          f"{real.shape[0]} real")
     f1 = fake.detach().to("cpu", torch.float64)
     f2 = real.detach().to("cpu", torch.float64)
     rng = np.random.RandomState(seed)

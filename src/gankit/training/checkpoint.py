@@ -16,6 +16,7 @@ from typing import Optional, Tuple
 import torch
 
 from gankit.config import from_yaml_text
+from gankit.io import atomic_torch_save, atomic_write_text  # noqa: F401  (re-exported)
 from gankit.registry import ConfigError
 
 FORMAT = "gankit-checkpoint-v1"
@@ -25,26 +26,7 @@ _STEP_FILE = re.compile(r"^step-(\d+)\.pt$")
 
 def atomic_save(obj, path: Path) -> None:
     """torch.save to a temporary file in the same folder, fsync, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_torch_save(obj, path)
 
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:

@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import io
-import os
-import uuid
 from pathlib import Path
 
 from PIL import Image, ImageFont
 
+from gankit import io as gankit_io
+
 
 def atomic_write_bytes(data: bytes, path: str | Path) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
-
-    Args:
-        data: the file's complete contents.
-        path: destination; missing parent folders are created.
-
-    Returns:
-        The destination as a Path.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder as the destination so that os.replace is a rename on one file system; a unique
-    # name (not mkstemp, whose 0600 mode would survive the rename) keeps the user's umask.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    """Write ``data`` to ``path`` atomically (see :mod:`gankit.io`)."""
+    return gankit_io.atomic_write_bytes(path, data)
 
 
 def image_bytes(image: Image.Image, fmt: str = "PNG", **save_options) -> bytes:

@@ -40,7 +40,6 @@ import os
 import pickle
 import struct
 import sys
-import tempfile
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
@@ -53,6 +52,7 @@ import torch
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
+from gankit.io import atomic_torch_save
 from gankit.data.dataset import DATA_SOURCES, DataRequest, Dataset
 from gankit.data.sources._common import require_path
 from gankit.data.transforms import plan_resize
@@ -403,17 +403,7 @@ def _valid_payload(payload) -> bool:
 def save_cache(path: Path, payload: dict) -> None:
     """Write atomically (temporary file, then rename); a failure to write only warns."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(payload, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomic_torch_save(payload, path)
     except OSError as e:
         warnings.warn(f"image-folder: could not write the cache {path} ({e}); the next run decodes again")
 
