@@ -125,8 +125,8 @@ class Trainer:
         self.regs = build_regularizers(dict(cfg.regularizers))
         self.augment = _build_augment(t.augment)
         self.amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[t.amp]
-        if self.amp_dtype is not None and self.device.type != "cuda":
-            raise ConfigError(f"train.amp={t.amp} needs a CUDA GPU; use train.amp=none on {self.device.type}")
+        if t.amp == "fp16" and self.device.type != "cuda":
+            raise ConfigError(f"train.amp=fp16 needs a CUDA GPU; use train.amp=bf16 or none on {self.device.type}")
         self.scaler = torch.amp.GradScaler("cuda", enabled=t.amp == "fp16")
         self.g_forward, self.d_net = self.G, self.D
         if t.compile:
