@@ -152,3 +152,31 @@ def test_classifier_cli_trains_and_lists(capsys):
     assert "held-out accuracy" in out and "cached at" in out
     assert main(["classifier", "list"]) == 0
     assert SOURCE in capsys.readouterr().out
+
+
+class ConditionalBarG(torch.nn.Module):
+    """Draws the bar of the requested class, except class 3, which it draws as class 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.z_dim, self.num_classes, self.out_shape = 2, 4, (1, 8, 8)
+
+    def forward(self, z, y):
+        row = 2 * torch.where(y == 3, torch.zeros_like(y), y)
+        x = torch.full((len(z), 1, 8, 8), -0.8)
+        x[torch.arange(len(z)), 0, row, :] = 0.95
+        return x
+
+
+def test_class_accuracy_of_a_conditional_generator():
+    G = ConditionalBarG()
+    values = evaluate(G, ["class_accuracy"], data_cfg={"source": SOURCE, "resolution": 8}, n_samples=40,
+                      args={"extractors": {"classifier": FAST}})
+    clf = get_classifier(SOURCE, resolution=8, channels=None, **FAST)
+    z, y = sample_inputs(40, 2, 4, seed=0)
+    with torch.no_grad():
+        predicted = clf(_quantise(G(z, y))).argmax(1)
+    assert values["class_accuracy"] == pytest.approx(float((predicted == y).double().mean()))
+    with pytest.raises(ConfigError, match="needs a conditional generator"):
+        evaluate(BarG(), ["class_accuracy"], data_cfg={"source": SOURCE, "resolution": 8}, n_samples=40,
+                 args={"extractors": {"classifier": FAST}})

@@ -257,3 +257,13 @@ def test_raw_extractor_scores_vector_data_with_config_objects():
     g = torch.Generator().manual_seed(0)
     real = _points()[torch.randperm(80, generator=g)[:50]]
     assert (values["precision"], values["recall"]) == precision_recall(fake.double(), real.double(), k=2)
+
+
+def test_args_as_the_trainer_passes_them():
+    from omegaconf import OmegaConf
+
+    e = OmegaConf.create({"args": {"extractor": "tiny", "kid": {"subsets": 2}, "extractors": {"tiny": {"dim": 8}}}})
+    from_config = evaluate(TinyG(), ["kid"], data_cfg=DATA, n_samples=30, args=dict(e.args))
+    plain = evaluate(TinyG(), ["kid"], data_cfg=DATA, n_samples=30,
+                     args={"extractor": "tiny", "kid": {"subsets": 2}, "extractors": {"tiny": {"dim": 8}}})
+    assert from_config == plain

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -37,11 +38,13 @@ def main(argv=None) -> int:
         return 2
     try:
         return int(args._run(args) or 0)
-    except ConfigError as e:
+    except (ConfigError, FileNotFoundError) as e:
         print(f"gankit: error: {e}", file=sys.stderr)
         return 2
-    except FileNotFoundError as e:
-        print(f"gankit: error: {e}", file=sys.stderr)
+    except ValueError as e:  # bad input found past the config (a damaged checkpoint, a wrong file)
+        if os.environ.get("GANKIT_DEBUG"):
+            raise
+        print(f"gankit: error: {e}\n(set GANKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
         return 2
 
 

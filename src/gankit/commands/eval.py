@@ -82,6 +82,8 @@ def run(args) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else _run_dir(target) / "eval" / (
         f"{target.stem}-{stamp}.json" if target.is_file() else f"{stamp}.json")
+    if out.suffix != ".json":
+        raise ConfigError(f"--out must name a .json file, got {out}")
     values = evaluate(G, metrics, data_cfg=cfg.data, n_samples=n, seed=args.seed, device=device, args=eval_args,
                       out_dir=out.parent, batch_size=args.batch_size, name=out.stem, progress=True)
     width = max(len(k) for k in values)

@@ -12,6 +12,7 @@ metric                keys                                            better
 ``classifier_fid``    ``classifier_fid``, ``classifier_fid_real_floor``  classifier_fid: min
 ``classifier_score``  ``classifier_score``                            max
 ``class_histogram``   ``class_hist/<k>`` (fraction per class)         (informational)
+``class_accuracy``    ``class_accuracy`` (conditional generators)     max
 ====================  =============================================  =========================
 
 Feature extractors: ``inception`` (torch-fidelity's TF-compatible InceptionV3), ``classifier``

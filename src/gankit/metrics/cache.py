@@ -1,8 +1,9 @@
-"""The metrics cache folder, content keys and atomic writes.
+"""The metrics cache folder, content keys and safetensors files.
 
 Cached items (Inception weights, trained classifiers, reference statistics) live under
 ``$GANKIT_CACHE`` (default ``~/.cache/gankit``). Each is keyed by a hash of the JSON record that
 says how it was made, so a change of any input (data file, resolution, settings) is a new key.
+Files are written atomically with :mod:`gankit.io`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
+
+from gankit.io import atomic_write_bytes
 
 CACHE_ENV = "GANKIT_CACHE"
 
@@ -66,27 +69,6 @@ def file_identity(path: Optional[str]) -> Optional[dict]:
             count += 1
         return {"path": str(p), "folders": count, "tree": h.hexdigest()[:16]}
     return {"path": str(p), "missing": True}
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode())
 
 
 def atomic_save_tensors(path: Path, tensors: Mapping[str, Any], metadata: Optional[Mapping[str, str]] = None) -> None:

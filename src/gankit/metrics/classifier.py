@@ -22,9 +22,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from gankit.io import atomic_write_json
 from gankit.metrics.base import FEATURE_EXTRACTORS, FeatureExtractor, MetricResult, ReferenceSpec, register_metric
-from gankit.metrics.cache import (atomic_save_tensors, atomic_write_json, cache_root, file_identity, record_key,
-                                  sha256_file)
+from gankit.metrics.cache import atomic_save_tensors, cache_root, file_identity, record_key, sha256_file
 from gankit.metrics.extractors import images_to_unit
 from gankit.metrics.fidelity import frechet_metric
 from gankit.metrics.stats import inception_score
@@ -209,8 +209,13 @@ def _load_labelled(source: str, path: Optional[str], resolution: Optional[int], 
 
 def classifier_record(source: str, path: Optional[str], resolution: Optional[int], channels: Optional[int],
                       args: Optional[Mapping[str, Any]], settings: Mapping[str, Any]) -> dict:
-    """What a cached classifier is keyed by: the data (with the file's identity) and the training settings."""
-    return {"format": FORMAT, "source": source, "path": str(Path(path).expanduser().resolve()) if path else None,
+    """What a cached classifier is keyed by: the data (with the file's identity) and the training settings.
+
+    gankit's version is included: a release may change how a source prepares its images.
+    """
+    import gankit
+
+    return {"format": FORMAT, "gankit": gankit.__version__, "source": source, "path": str(Path(path).expanduser().resolve()) if path else None,
             "identity": file_identity(path), "resolution": resolution, "channels": channels,
             "args": dict(args or {}), "settings": dict(settings)}
 
@@ -354,3 +359,15 @@ def class_histogram(ctx) -> MetricResult:
     counts = torch.bincount(fake.logits.argmax(dim=1), minlength=k).to(torch.float64)
     values = {f"class_hist/{i}": float(c) / fake.n for i, c in enumerate(counts)}
     return MetricResult(values, {"n_fake": fake.n, "classes": k})
+
+
+@register_metric("class_accuracy", extractor="classifier", needs_reference=False,
+                 directions={"class_accuracy": "max"})
+def class_accuracy(ctx) -> MetricResult:
+    """Conditional generators: fraction of samples the data classifier assigns to the class asked for."""
+    if ctx.fake_labels is None:
+        raise ConfigError("class_accuracy needs a conditional generator (model.conditional=true); "
+                          "this one takes no labels")
+    fake = ctx.fake("classifier")
+    hits = (fake.logits.argmax(dim=1) == ctx.fake_labels.to(fake.logits.device)).to(torch.float64)
+    return MetricResult({"class_accuracy": float(hits.mean())}, {"n_fake": fake.n})

@@ -19,9 +19,10 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
+from gankit.io import atomic_write_json
 from gankit.metrics.base import (DEFAULT_EXTRACTOR, FEATURE_EXTRACTORS, METRICS, FeatureExtractor, MetricResult,
                                  ReferenceSpec, metric_spec)
-from gankit.metrics.cache import (atomic_save_tensors, atomic_write_json, cache_root, canonical_json, record_key)
+from gankit.metrics.cache import atomic_save_tensors, cache_root, canonical_json, record_key
 from gankit.metrics.stats import FeatureStats, feature_stats, samples_needed
 from gankit.registry import ConfigError, closest
 
@@ -58,7 +59,6 @@ class ReferenceEntry:
         halves: moments of two disjoint random halves (the real-vs-real floor), or None when a half
             has fewer than ``F + 1`` samples.
         features: ``[N, F]`` features, kept only when a metric needs them (KID, precision/recall).
-        labels: ``[N]`` data-set labels or None.
         shape: per-sample shape of the reference data.
         key: cache key.
     """
@@ -66,7 +66,6 @@ class ReferenceEntry:
     stats: FeatureStats
     halves: Optional[Tuple[FeatureStats, FeatureStats]]
     features: Optional[torch.Tensor]
-    labels: Optional[torch.Tensor]
     shape: Tuple[int, ...]
     key: str
 
@@ -84,7 +83,6 @@ class MetricContext:
 
     Attributes:
         seed: the evaluation seed (also for a metric's own random subsets).
-        n_fake: number of generated samples.
         fake_labels: ``[N]`` class labels given to a conditional generator, or None.
         main_extractor: the extractor that :data:`DEFAULT_EXTRACTOR` stands for.
     """
@@ -96,7 +94,6 @@ class MetricContext:
         self._fake = fake
         self._real = real
         self.fake_labels = fake_labels
-        self.n_fake = next(iter(fake.values())).n if fake else 0
 
     def resolve(self, extractor: str) -> str:
         """Name of the extractor behind ``extractor`` (:data:`DEFAULT_EXTRACTOR` -> the main one)."""
@@ -148,13 +145,12 @@ def get_extractor(name: str, options: Optional[Mapping[str, Any]], device,
     return _EXTRACTORS[key]
 
 
-def _reference_batches(spec: ReferenceSpec,
-                       batch_size: int) -> Tuple[Iterator, int, Tuple[int, ...], Optional[torch.Tensor]]:
+def _reference_batches(spec: ReferenceSpec, batch_size: int) -> Tuple[Iterator[torch.Tensor], int, Tuple[int, ...]]:
     """Iterate the reference in batches.
 
     Returns:
-        ``(batches of (x, y or None), count, sample shape, all labels or None)``; ``x`` is uint8
-        ``[B, C, H, W]`` for images, float ``[B, D]`` for vectors.
+        ``(batches, count, sample shape)``; a batch is uint8 ``[B, C, H, W]`` for images, float
+        ``[B, D]`` for vectors.
     """
     from gankit.data import DataRequest, build_dataset
 
@@ -166,16 +162,15 @@ def _reference_batches(spec: ReferenceSpec,
     if spec.n_real is not None and spec.n_real < n:
         g = torch.Generator().manual_seed(REFERENCE_SEED)
         index = torch.randperm(n, generator=g)[: spec.n_real].sort().values
-    labels = ds.y[index] if ds.y is not None else None
     if ds.x is not None:
-        batches = ((ds.x[part], None) for part in index.split(batch_size))
+        batches = (ds.x[part] for part in index.split(batch_size))
     else:
         from torch.utils.data import DataLoader, Subset
 
         loader = DataLoader(Subset(ds.stream, index.tolist()), batch_size=batch_size, shuffle=False,
                             num_workers=spec.num_workers)
-        batches = ((x, None) for x, _ in loader)
-    return batches, len(index), tuple(ds.shape), labels
+        batches = (x for x, _ in loader)
+    return batches, len(index), tuple(ds.shape)
 
 
 def _halves(features: torch.Tensor) -> Optional[Tuple[FeatureStats, FeatureStats]]:
@@ -192,8 +187,6 @@ def _stats_tensors(entry: ReferenceEntry) -> Dict[str, torch.Tensor]:
     if entry.halves is not None:
         a, b = entry.halves
         out.update(mu_a=a.mu, sigma_a=a.sigma, mu_b=b.mu, sigma_b=b.sigma)
-    if entry.labels is not None:
-        out["labels"] = entry.labels
     return out
 
 
@@ -221,7 +214,7 @@ def _load_cached(key: str, need_features: bool) -> Optional[ReferenceEntry]:
             half = n // 2
             halves = (FeatureStats(t["mu_a"], t["sigma_a"], half), FeatureStats(t["mu_b"], t["sigma_b"], half))
         entry = ReferenceEntry(stats=FeatureStats(t["mu"], t["sigma"], n), halves=halves, features=None,
-                               labels=t.get("labels"), shape=tuple(json.loads(meta["shape"])), key=key)
+                               shape=tuple(json.loads(meta["shape"])), key=key)
         _REFERENCES[key] = entry
     if need_features and entry.features is None:
         from safetensors.torch import load_file
@@ -239,11 +232,11 @@ def _compute_references(spec: ReferenceSpec, extractors: Dict[str, FeatureExtrac
     """One pass over the reference computing every missing extractor's entry; writes them to the cache."""
     from tqdm import tqdm
 
-    batches, n, shape, labels = _reference_batches(spec, batch_size)
+    batches, n, shape = _reference_batches(spec, batch_size)
     feats: Dict[str, List[torch.Tensor]] = {name: [] for name in extractors}
     with torch.no_grad(), tqdm(total=n, unit="img", desc=f"reference features ({', '.join(extractors)})",
                                disable=not progress, delay=1.0) as bar:
-        for x, _ in batches:
+        for x in batches:
             x = x.to(device)
             for name, ex in extractors.items():
                 feats[name].append(ex.extract(x)[0].detach().cpu())
@@ -252,8 +245,7 @@ def _compute_references(spec: ReferenceSpec, extractors: Dict[str, FeatureExtrac
     for name in extractors:
         features = torch.cat(feats[name])
         entry = ReferenceEntry(stats=feature_stats(features), halves=_halves(features),
-                               features=features if need_features[name] else None, labels=labels, shape=shape,
-                               key=keys[name])
+                               features=features if need_features[name] else None, shape=shape, key=keys[name])
         stats_file, features_file = _cache_paths(keys[name])
         meta = {"record": canonical_json(records[name]), "n": str(n), "shape": json.dumps(list(shape))}
         atomic_save_tensors(stats_file, _stats_tensors(entry), meta)
@@ -333,12 +325,13 @@ def _fake_features(G: torch.nn.Module, n: int, seed: int, batch_size: int, extra
 
 
 def _plain(args: Optional[Mapping[str, Any]]) -> dict:
-    """``eval.args`` as plain dicts (the trainer passes a DictConfig)."""
-    from omegaconf import DictConfig, OmegaConf
+    """``eval.args`` as plain dicts and lists (callers may pass a DictConfig, or a dict holding some)."""
+    from omegaconf import DictConfig, ListConfig, OmegaConf
 
     if isinstance(args, DictConfig):
         return OmegaConf.to_container(args, resolve=True)
-    return dict(args or {})
+    return {k: OmegaConf.to_container(v, resolve=True) if isinstance(v, (DictConfig, ListConfig)) else v
+            for k, v in (args or {}).items()}
 
 
 def _check_args(args: Mapping[str, Any]) -> None:
@@ -375,6 +368,7 @@ def evaluate(G: torch.nn.Module, metrics: Sequence[str], *, data_cfg: Any, n_sam
     Returns:
         ``{key: value}`` over all metrics' outputs (see :func:`gankit.metrics.metric_direction`).
     """
+    import gankit
     from gankit.metrics import load_builtin_metrics
 
     load_builtin_metrics()
@@ -398,8 +392,10 @@ def evaluate(G: torch.nn.Module, metrics: Sequence[str], *, data_cfg: Any, n_sam
         needs_features[ext] = needs_features.get(ext, False) or spec.needs_real_features
     device = torch.device(device)
     extractors = {n: get_extractor(n, ext_options.get(n), device, ref_spec) for n in needs_ref}
+    # gankit's version is part of the key: a release may change how a source prepares its images
     records = {n: {"reference": ref_spec.describe(), "extractor": ex.record(), "version": STATS_VERSION,
-                   "subset_seed": REFERENCE_SEED} for n, ex in extractors.items() if needs_ref[n]}
+                   "gankit": gankit.__version__, "subset_seed": REFERENCE_SEED}
+               for n, ex in extractors.items() if needs_ref[n]}
     keys = {n: record_key(r) for n, r in records.items()}
 
     real: Dict[str, ReferenceEntry] = {}
