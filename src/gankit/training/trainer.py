@@ -391,7 +391,11 @@ class Trainer:
         G.eval()
         g = torch.Generator(device=self.device).manual_seed(12345)
         z = torch.randn(n, self.z_dim, device=self.device, generator=g)
-        out = G(z).float().cpu()
+        if self.num_classes:  # balanced labels, so that every class shows in the scatter
+            y = torch.arange(n, device=self.device) % self.num_classes
+            out = G(z, y).float().cpu()
+        else:
+            out = G(z).float().cpu()
         G.train(was_training)
         return out
 
