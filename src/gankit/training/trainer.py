@@ -127,7 +127,9 @@ class Trainer:
         self.amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[t.amp]
         if t.amp == "fp16" and self.device.type != "cuda":
             raise ConfigError(f"train.amp=fp16 needs a CUDA GPU; use train.amp=bf16 or none on {self.device.type}")
-        self.scaler = torch.amp.GradScaler("cuda", enabled=t.amp == "fp16")
+        # One loss scaler per network: D and G steps overflow independently.
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=t.amp == "fp16")
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=t.amp == "fp16")
         self.g_forward, self.d_net = self.G, self.D
         if t.compile:
             self.g_forward, self.d_net = torch.compile(self.G), torch.compile(self.D)
@@ -226,10 +228,10 @@ class Trainer:
                     reporter.report(f"penalty/{name}", penalty, step)
                     total = total + penalty
         self.opt_d.zero_grad(set_to_none=True)
-        self.scaler.scale(total).backward()
-        reporter.report("grad_norm/D", self._clip(self.opt_d, self.D, self.cfg.optim.d.grad_clip))
-        self.scaler.step(self.opt_d)
-        self.scaler.update()
+        self.scaler_d.scale(total).backward()
+        reporter.report("grad_norm/D", self._clip(self.scaler_d, self.opt_d, self.D, self.cfg.optim.d.grad_clip))
+        self.scaler_d.step(self.opt_d)
+        self.scaler_d.update()
         for reg in self.regs.values():
             reg.after_d_step(self.D)
         self.d_steps += 1
@@ -258,18 +260,19 @@ class Trainer:
                 reporter.report(f"penalty_G/{name}", penalty, step)
                 total = total + penalty
         self.opt_g.zero_grad(set_to_none=True)
-        self.scaler.scale(total).backward()
-        reporter.report("grad_norm/G", self._clip(self.opt_g, self.G, self.cfg.optim.g.grad_clip))
-        self.scaler.step(self.opt_g)
-        self.scaler.update()
+        self.scaler_g.scale(total).backward()
+        reporter.report("grad_norm/G", self._clip(self.scaler_g, self.opt_g, self.G, self.cfg.optim.g.grad_clip))
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.update()
         self.D.requires_grad_(True)
         if self.G_ema is not None:
             self._update_ema()
         return fake.detach(), y_fake
 
-    def _clip(self, opt, net, max_norm: float) -> torch.Tensor:
+    @staticmethod
+    def _clip(scaler, opt, net, max_norm: float) -> torch.Tensor:
         """Unscale, then clip (when max_norm > 0); returns the pre-clip global gradient norm, on device."""
-        self.scaler.unscale_(opt)
+        scaler.unscale_(opt)
         params = [p for p in net.parameters() if p.grad is not None]
         return torch.nn.utils.clip_grad_norm_(params, max_norm if max_norm > 0 else float("inf"), foreach=True)
 
@@ -295,7 +298,7 @@ class Trainer:
             "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
-            "scaler": self.scaler.state_dict(), "rng": rng, "data": self.batches.state_dict(),
+            "scaler": {"d": self.scaler_d.state_dict(), "g": self.scaler_g.state_dict()}, "rng": rng, "data": self.batches.state_dict(),
             "fixed": {"z": self.fixed_z, "y": self.fixed_y}, "best": self.best,
             "carried": list(self.carried) if self.carried is not None else None,
         }
@@ -309,7 +312,8 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.sched_g.load_state_dict(state["sched_g"])
         self.sched_d.load_state_dict(state["sched_d"])
-        self.scaler.load_state_dict(state["scaler"])
+        self.scaler_d.load_state_dict(state["scaler"]["d"])
+        self.scaler_g.load_state_dict(state["scaler"]["g"])
         torch.set_rng_state(state["rng"]["cpu"])
         self.noise.set_state(state["rng"]["noise"])
         if "cuda" in state["rng"] and self.device.type == "cuda":
