@@ -134,9 +134,8 @@ def run_one(recipe: Recipe, bench: str, seed: int, steps: Optional[int], out: Pa
     result = gankit.train(recipe.preset, overrides=overrides, quiet=True)
     # Extractors are memoised per process by name, not by data: start clean for each run's data.
     clear_memory_cache()
-    # The reference set is not used by these metrics; a small cap keeps its feature pass cheap.
     values = evaluate(result.G, [metric], data_cfg=result.cfg.data, n_samples=n_samples, seed=10_000 + seed,
-                      args={"n_real": 1000}, out_dir=result.run_dir / "eval", name=metric)
+                      out_dir=result.run_dir / "eval", name=metric)
     return SeedResult(seed, values, int(result.step), round(time.time() - start, 1), str(result.run_dir), command)
 
 

@@ -17,10 +17,10 @@ PER_CLASS = 250
 # A generator that ignores y has the same nearest-mode histogram h for every class, so its per-class
 # accuracies P(nearest = k | y = k) = h[k] sum to 1: on average 1/8 = 12.5%, and at most one class can
 # exceed 50%. Requiring >= 80% for every class therefore fails for any label-blind generator, and
-# leaves room for the samples in the tails (the recipe reaches 100% in 600 steps for seeds 0, 1, 2).
+# leaves room for samples in the tails (this recipe: 100% for every class, train.seed 0, 1, 2).
 MIN_CLASS_ACCURACY = 0.8
-# Most samples must also be sharp: within 3 sigma of their own class's mode (97.1%, 96.5%, 96.3% of the
-# samples for seeds 0, 1, 2; a label-blind generator gets at most 1/8 of them on their class's mode).
+# Most samples must also be sharp: within 3 sigma of their own class's mode (97.3%, 96.1%, 96.0% for
+# train.seed 0, 1, 2; a label-blind generator gets at most 1/8 of the samples onto their class's mode).
 MIN_ON_OWN_MODE = 0.8
 
 

@@ -67,8 +67,8 @@ def preset_run(tmp_path_factory):
         if name not in runs:
             folder = tmp_path_factory.mktemp(name)
             run = folder / "run"
-            code = main(["train", "--preset", name, "--out", str(run), "--quiet", *tiny_overrides(name, folder)])
-            runs[name] = (code, run)
+            argv = ["train", "--preset", name, "--out", str(run), "--quiet", *tiny_overrides(name, folder)]
+            runs[name] = (main(argv), run)
         return runs[name]
 
     return get
@@ -107,7 +107,8 @@ def test_conditional_preset_samples_the_class_asked_for(name, preset_run, tmp_pa
     pad = 2  # the grids' padding in pixels
 
     # The training grid of fixed noise has one row per class (4 samples / K classes -> one per row).
-    assert Image.open(run / "samples.png").size == (RES + 2 * pad, num_classes * RES + (num_classes + 1) * pad)
+    height = num_classes * RES + (num_classes + 1) * pad
+    assert Image.open(run / "samples.png").size == (RES + 2 * pad, height)
 
     # Python API: the label reaches the output (same z, different class -> different images).
     z = torch.randn(4, G.z_dim, generator=torch.Generator().manual_seed(3))
@@ -133,7 +134,7 @@ def test_conditional_preset_samples_the_class_asked_for(name, preset_run, tmp_pa
         rows = G(z2, torch.arange(num_classes).repeat_interleave(2))
     save_grid(rows, expected_grid, nrow=2)
     assert grid.read_bytes() == expected_grid.read_bytes()
-    assert Image.open(grid).size == (2 * RES + 3 * pad, num_classes * RES + (num_classes + 1) * pad)
+    assert Image.open(grid).size == (2 * RES + 3 * pad, height)
 
     # A class outside 0..K-1 is a clear error naming the valid range.
     capsys.readouterr()

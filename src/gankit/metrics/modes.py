@@ -174,7 +174,7 @@ def build_mode_distances(device, reference: ReferenceSpec, std: Optional[float] 
     return ModeDistanceExtractor(reference.source, centres.to(device), sigma)
 
 
-@register_metric("modes", extractor="mode_distances",
+@register_metric("modes", extractor="mode_distances", needs_reference=False,
                  directions={"modes": "max", "hq_percent": "max", "rkl": "min"})
 def modes(ctx, hq_sigmas: float = HQ_SIGMAS) -> MetricResult:
     """Ring/grid modes captured, high-quality percentage and reverse KL (VEEGAN / PacGAN, 2,500 samples)."""

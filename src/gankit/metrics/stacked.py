@@ -147,7 +147,7 @@ def build_stacked_digits(device, reference: ReferenceSpec, train_if_missing: boo
     return StackedDigitsExtractor(classifier)
 
 
-@register_metric("stacked_mnist", extractor="stacked_digits",
+@register_metric("stacked_mnist", extractor="stacked_digits", needs_reference=False,
                  directions={"stacked_modes": "max", "stacked_kl": "min"})
 def stacked_mnist(ctx) -> MetricResult:
     """Stacked MNIST modes captured (of 1,000) and KL(generated || uniform) (PacGAN Table 2, 26,000 samples)."""
