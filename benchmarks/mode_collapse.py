@@ -155,7 +155,7 @@ def real_floor(bench: str) -> Dict[str, float]:
     from gankit.metrics.stacked import stacked_labels, stacked_mode_metrics
 
     data = build_dataset("stacked-mnist", DataRequest(seed=10_000), {"n": n})
-    clf = get_classifier("mnist5k", None, 32, 1, {}, True, progress=True)
+    clf = get_classifier("mnist5k", None, 32, 1, {}, True, progress=True)  # the one the stacked_mnist metric uses
     m = stacked_mode_metrics(stacked_labels(data.x, clf))
     return {"stacked_modes": m["modes"], "stacked_kl": m["kl"]}
 
@@ -277,6 +277,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 continue
             res = run_one(recipe, bench, seed, args.steps, args.out, args.threads, command)
             rr.seeds.append(res)
+            # Re-read before writing: invocations with other --presets may share this file.
+            stored = load_results(results_file)
             stored.setdefault(key, {})[str(seed)] = res.__dict__
             save_results(results_file, stored)
             print(f"{recipe.label} seed {seed}: {res.values} ({res.seconds:.0f} s)", flush=True)

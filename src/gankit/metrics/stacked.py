@@ -128,9 +128,13 @@ class StackedDigitsExtractor(FeatureExtractor):
 
 
 @FEATURE_EXTRACTORS.register("stacked_digits")
-def build_stacked_digits(device, reference: ReferenceSpec, train_if_missing: bool = True, epochs: int = 4,
-                         seed: int = 0) -> StackedDigitsExtractor:
-    """Per-channel digit scores from the MNIST classifier of the run's base source (trained and cached on first use)."""
+def build_stacked_digits(device, reference: ReferenceSpec, train_if_missing: bool = True, epochs: Optional[int] = None,
+                         seed: Optional[int] = None) -> StackedDigitsExtractor:
+    """Per-channel digit scores from the MNIST classifier of the run's base source (trained and cached on first use).
+
+    ``epochs`` / ``seed`` default (None) to :func:`~gankit.metrics.classifier.get_classifier`'s, so that this
+    metric and ``gankit classifier`` share one cached classifier.
+    """
     from gankit.data.sources.stacked_mnist import DEFAULT_BASE
     from gankit.metrics.classifier import get_classifier
 
@@ -139,8 +143,9 @@ def build_stacked_digits(device, reference: ReferenceSpec, train_if_missing: boo
                           f"'{reference.source}'; for ring / grid use the modes metric")
     args = reference.args
     base = args.get("base", DEFAULT_BASE)
+    settings = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
     classifier = get_classifier(base, reference.path, reference.resolution, 1, args.get("base_args") or {},
-                                train_if_missing, epochs=epochs, seed=seed, device=device, progress=True)
+                                train_if_missing, device=device, progress=True, **settings)
     if classifier.num_classes != 10:
         raise ConfigError(f"data.args.base '{base}' must be labelled with the 10 digits; its classifier has "
                           f"{classifier.num_classes} classes")
