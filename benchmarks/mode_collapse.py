@@ -57,6 +57,12 @@ RECIPES: Dict[str, Recipe] = {r.label: r for r in [
     Recipe("ring-pacgan2", "ring-gan", ("model.d.args.pack=2",), "shipped preset + PacGAN2 (D sees pairs)"),
     Recipe("grid-gan", "grid-gan", (), "shipped preset"),
     Recipe("grid-pacgan4", "grid-gan", ("model.d.args.pack=4",), "shipped preset + PacGAN4"),
+    # The best recipes found in short CPU trials (one or two seeds each; the closing notes of issue #4 list the trials).
+    Recipe("ring-best", "ring-gan",
+           ("model.g.args.norm=batch", "model.g.args.slope=0.0", "model.d.args.pack=2", "regularizers.r1.gamma=0.01",
+            "optim.g.lr=2e-3", "optim.d.lr=2e-3", "train.batch_size=256", "train.steps=15000"),
+           "batch-norm ReLU G, PacGAN2, R1 0.01, lr 2e-3 decayed linearly, batch 256, 15k steps"),
+    Recipe("grid-best", "grid-wgan-gp", ("train.steps=10000",), "the grid-wgan-gp preset trained 10k steps"),
     Recipe("stacked-dcgan", "dcgan-mnist",
            ("data.source=stacked-mnist", "data.channels=null", "train.steps=2000"),
            "DCGAN (dcgan-mnist nets) on Stacked MNIST"),

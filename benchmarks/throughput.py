@@ -113,6 +113,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=0, help="textbook DataLoader workers (PyTorch-GAN uses 0)")
     p.add_argument("--repeats", type=int, default=6, help="timed rounds per loop, alternating")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads for both loops (0 = torch's default)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra gankit config override, e.g. --set train.compile=true (repeatable)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -120,7 +122,7 @@ def main() -> None:
     overrides = [f"model.g.args.width={args.width}", f"model.d.args.width={args.width}",
                  f"train.batch_size={args.batch_size}", f"train.device={args.device}",
                  "train.steps=100000", "train.log_every=1000", "train.sample_every=100000",
-                 "train.checkpoint_every=100000", f"train.threads={args.threads}"]
+                 "train.checkpoint_every=100000", f"train.threads={args.threads}"] + args.set
     cfg = load_config("dcgan-mnist", overrides=overrides)
 
     import torchvision.transforms as T
@@ -150,10 +152,11 @@ def main() -> None:
     print(f"gankit   images/s per round: {[round(v, 1) for v in rate['gankit']]}")
     machine = (torch.cuda.get_device_name(device) if device.type == "cuda"
                else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
-    print("| machine | batch | width | textbook img/s | gankit img/s | ratio |")
-    print("|---|---|---|---|---|---|")
-    print(f"| {machine} (torch {torch.__version__}) | {args.batch_size} | {args.width} | {tb:.1f} | {gk:.1f} | "
-          f"{gk / tb:.2f}x |")
+    settings = " ".join(f"`{s}`" for s in args.set) or "defaults"
+    print("| machine | batch | width | gankit settings | textbook img/s | gankit img/s | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| {machine} (torch {torch.__version__}) | {args.batch_size} | {args.width} | {settings} | {tb:.1f} | "
+          f"{gk:.1f} | {gk / tb:.2f}x |")
 
 
 if __name__ == "__main__":
