@@ -254,6 +254,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--presets", nargs="+", default=DEFAULT_RECIPES,
                    help="recipes: built-in labels (--list), LABEL=PRESET:k=v,k=v, or preset names")
     p.add_argument("--seeds", type=int, default=10, help="seeds per recipe (0..N-1)")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="first seed: runs seeds FIRST..FIRST+SEEDS-1 (to split one recipe over processes)")
     p.add_argument("--steps", type=int, default=None, help="override train.steps of every recipe")
     p.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-mode-collapse", help="runs and results.json")
     p.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md", help="markdown file to update")
@@ -276,7 +278,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for recipe, bench in zip(recipes, benches):
         key = json.dumps([recipe.preset, list(recipe.overrides), args.steps])
         rr = RecipeResults(recipe, bench)
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             old = stored.get(key, {}).get(str(seed))
             if old is not None and not args.fresh:
                 rr.seeds.append(SeedResult(**old))

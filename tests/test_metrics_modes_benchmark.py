@@ -23,6 +23,19 @@ def bench():
         del sys.modules[spec.name]
 
 
+def test_ring_pacgan_preset_is_the_benchmarked_ring_best_recipe(bench):
+    """The shipped ``ring-pacgan`` preset trains exactly what BENCHMARKS.md reports as ring-best."""
+    from gankit.config import load_config, to_yaml
+
+    recipe = bench.RECIPES["ring-best"]
+    benchmarked = load_config(recipe.preset, overrides=list(recipe.overrides))
+    shipped = load_config("ring-pacgan")
+    for cfg in (benchmarked, shipped):  # everything but the labels must agree
+        cfg.name = cfg.description = cfg.source = ""
+    assert to_yaml(shipped) == to_yaml(benchmarked)
+    assert shipped.model.d.args.pack == 2 and shipped.train.steps == 15000
+
+
 def test_recipes_parse_from_labels_specs_and_preset_names(bench):
     assert bench.parse_recipe("ring-pacgan2") == bench.RECIPES["ring-pacgan2"]
     assert bench.parse_recipe("mine=ring-gan:model.z_dim=4,train.batch_size=50") == bench.Recipe(

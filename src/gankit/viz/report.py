@@ -463,13 +463,22 @@ def _generated_for_analysis(G: torch.nn.Module, n: int, seed: int):
     return sample(G, n, seed + 1000)
 
 
-def _section_embedding(run: _Run, n: int, methods: Sequence[str], seed: int, max_reference: int, device: str) -> str:
+def _analysis_inputs(run: _Run, max_reference: int, seed: int):
+    """``(training data, None)`` for the sections that compare samples with the data, or ``(None, html)``
+    saying why the section cannot be drawn (no image generator, data set not found)."""
     problem = _needs_image_generator(run)
     if problem:
-        return problem
+        return None, problem
     data = _training_data(run, max_reference, seed)
     if data is None:
-        return _missing(run.data_missing)
+        return None, _missing(run.data_missing)
+    return data, None
+
+
+def _section_embedding(run: _Run, n: int, methods: Sequence[str], seed: int, max_reference: int, device: str) -> str:
+    data, problem = _analysis_inputs(run, max_reference, seed)
+    if problem:
+        return problem
     from gankit.viz.embedding import plot_embedding
 
     from gankit.viz.features import run_feature_space
@@ -494,12 +503,9 @@ def _section_embedding(run: _Run, n: int, methods: Sequence[str], seed: int, max
 
 
 def _section_memorization(run: _Run, n: int, n_real: int, seed: int, max_reference: int) -> str:
-    problem = _needs_image_generator(run)
+    data, problem = _analysis_inputs(run, max_reference, seed)
     if problem:
         return problem
-    data = _training_data(run, max_reference, seed)
-    if data is None:
-        return _missing(run.data_missing)
     from gankit.viz.memorization import memorization_check
 
     x, _, _, total = data
