@@ -225,12 +225,13 @@ def render(results: List[RecipeResults], floors: Dict[str, Dict[str, float]]) ->
     return "\n".join(lines)
 
 
-def write_block(path: Path, block: str) -> None:
-    """Replace the marked block in ``path`` (or append it; create the file when absent), atomically."""
+def write_block(path: Path, block: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the block between ``begin`` and ``end`` in ``path`` (or append it; create the file
+    when absent), atomically. Other benchmark scripts write their own blocks through this."""
     text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -261,6 +262,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md", help="markdown file to update")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run")
     p.add_argument("--fresh", action="store_true", help="retrain even when results.json has the run")
+    p.add_argument("--cached-only", action="store_true",
+                   help="train nothing: tabulate the seeds already in results.json (up to --seeds per recipe)")
     p.add_argument("--no-write", action="store_true", help="print the table instead of updating --output")
     p.add_argument("--list", action="store_true", help="list the built-in recipes and exit")
     args = p.parse_args(argv)
@@ -282,6 +285,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             old = stored.get(key, {}).get(str(seed))
             if old is not None and not args.fresh:
                 rr.seeds.append(SeedResult(**old))
+                continue
+            if args.cached_only:
                 continue
             res = run_one(recipe, bench, seed, args.steps, args.out, args.threads, command)
             rr.seeds.append(res)

@@ -85,3 +85,8 @@ def test_tiny_ring_run_writes_the_table_and_reuses_results(bench, tmp_path, monk
     before = sorted(p.name for p in (out / "runs").iterdir())
     assert bench.main(argv) == 0
     assert sorted(p.name for p in (out / "runs").iterdir()) == before
+    # --cached-only tabulates what is stored and trains nothing, even when more seeds are asked for.
+    assert bench.main(argv[:3] + ["3"] + argv[4:] + ["--cached-only"]) == 0
+    assert sorted(p.name for p in (out / "runs").iterdir()) == before
+    row = next(line for line in md.read_text().splitlines() if line.startswith("| gankit tiny |"))
+    assert row.split(" | ")[1] == "2"

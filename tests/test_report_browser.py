@@ -39,7 +39,9 @@ def report(tmp_path_factory):
                                       "train.steps=4", "train.log_every=2", "train.sample_every=2",
                                       "train.checkpoint_every=4", "train.n_samples=16"],
                            run_dir=tmp_path_factory.mktemp("b") / "run", quiet=True).run_dir
-        return build_report(run, n_embed=20, n_memo=20, n_real=20, embed_methods=("pca",), progress=lambda line: None)
+        # metrics=[]: the offline evaluation has its own tests; this one is about rendering.
+        return build_report(run, n_embed=20, n_memo=20, n_real=20, embed_methods=("pca",), metrics=[],
+                            progress=lambda line: None)
     finally:
         torch.set_num_threads(before)
 

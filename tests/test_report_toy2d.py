@@ -30,5 +30,9 @@ def test_ring_report(tmp_path):
     assert sizes == [(460, 460), (520, 460)]  # scatter over the modes, density heat map
     for sid in ("interpolation", "embedding", "memorization"):
         assert "Not applicable: this run generates vectors" in sections[sid]
+    # With no metric on record, the report evaluated the ring protocol (2,500 samples) itself.
+    for key in ("modes", "hq_percent", "rkl"):
+        assert f"<td>{key}</td>" in sections["metrics"]
+    assert len(list((run / "eval").glob("report-*-2500.json"))) == 1
     assert sections["timeline"].count("<img") == 2
     assert "data:image/gif;base64," in sections["timeline"]

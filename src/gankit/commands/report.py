@@ -14,8 +14,28 @@ def add_arguments(p) -> None:
     p.add_argument("--no-tsne", action="store_true", help="PCA only (t-SNE takes the longest)")
     p.add_argument("--seed", type=int, default=0, help="seed of the samples and subsets")
     p.add_argument("--no-ema", action="store_true", help="use the raw generator instead of its EMA")
+    p.add_argument("--metrics", default="auto",
+                   help="metrics to evaluate first, comma-separated; 'none'; or 'auto' (default): when the run "
+                        "recorded none, the offline ones that fit its data (classifier_fid,classifier_score for "
+                        "labelled images, modes for ring/grid, stacked_mnist)")
+    p.add_argument("--n-eval", type=int, default=5000, help="generated samples for --metrics")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 keeps torch's default")
+
+
+def _metrics(text: str):
+    """``auto`` stays a keyword, ``none`` is no metric, anything else a comma-separated list of names."""
+    from gankit.metrics import METRICS, load_builtin_metrics
+    from gankit.registry import ConfigError
+
+    if text in ("auto", "none"):
+        return "auto" if text == "auto" else []
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    load_builtin_metrics()
+    for name in names:
+        if name not in METRICS:
+            raise ConfigError(f"--metrics: unknown metric '{name}'; valid: auto, none, {', '.join(METRICS.names())}")
+    return names
 
 
 def run(args) -> int:
@@ -24,7 +44,7 @@ def run(args) -> int:
     from gankit.registry import ConfigError
     from gankit.viz.report import build_report
 
-    for name in ("n_embed", "n_memo"):
+    for name in ("n_embed", "n_memo", "n_eval"):
         if getattr(args, name) <= 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
     if args.steps < 2 or len(args.seeds) < 2:
@@ -36,6 +56,6 @@ def run(args) -> int:
     out = build_report(args.run_dir, args.out, n_embed=args.n_embed, n_memo=args.n_memo, interp_seeds=args.seeds,
                        interp_steps=args.steps, interp_mode=args.mode,
                        embed_methods=("pca",) if args.no_tsne else ("tsne", "pca"), device=args.device,
-                       ema=not args.no_ema, seed=args.seed)
+                       ema=not args.no_ema, seed=args.seed, metrics=_metrics(args.metrics), n_eval=args.n_eval)
     print(f"wrote {out}")
     return 0

@@ -18,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Union
 
 import torch
 from PIL import Image
@@ -145,6 +145,7 @@ class _Run:
     data: object = None
     data_missing: str = ""
     data_notes: List[str] = field(default_factory=list)
+    eval_error: str = ""
 
     def is_image(self) -> Optional[bool]:
         """True/False for image/vector runs; None when neither the generator nor the config tells."""
@@ -157,6 +158,7 @@ def build_report(run_dir: str | Path, out: Optional[str | Path] = None, *, n_emb
                  n_real: int = 500, max_reference: int = 20000, interp_seeds: Sequence[int] = (0, 1, 2, 3, 4),
                  interp_steps: int = 8, interp_mode: str = "slerp", embed_methods: Sequence[str] = ("tsne", "pca"),
                  max_gif_frames: int = 40, device: str = "cpu", ema: bool = True, seed: int = 0,
+                 metrics: Union[str, Sequence[str]] = "auto", n_eval: int = 5000,
                  progress: Optional[Callable[[str], None]] = None) -> Path:
     """Write a run's report as one self-contained HTML file.
 
@@ -175,6 +177,11 @@ def build_report(run_dir: str | Path, out: Optional[str | Path] = None, *, n_emb
         device: where the generator runs.
         ema: use the EMA generator when the run kept one.
         seed: seed of every random choice (samples, subsets, embeddings).
+        metrics: metrics to evaluate first (``eval/report-<time>.json``, shown under Key metrics):
+            a list of registered names, ``[]`` for none, or ``"auto"``: when the run has recorded no
+            metric yet, the offline ones that suit its data (:func:`offline_metrics`).
+        n_eval: generated samples for those metrics (``modes`` and ``stacked_mnist`` use their
+            papers' counts, 2,500 and 26,000).
         progress: receives one line per stage; default prints to stderr.
 
     Returns:
@@ -202,6 +209,9 @@ def build_report(run_dir: str | Path, out: Optional[str | Path] = None, *, n_emb
         run = _Run(run_dir, Path(tmp), progress)
         progress(f"report: loading the generator and config of {run_dir}")
         _load_generator(run, device, ema)
+        chosen = offline_metrics(run, max_reference, seed) if metrics == "auto" else list(metrics)
+        if chosen:
+            _evaluate(run, chosen, n_eval, seed, device)
         stages = [
             ("config", lambda: _section_config(run)),
             ("meta", lambda: _section_meta(run)),
@@ -225,6 +235,55 @@ def build_report(run_dir: str | Path, out: Optional[str | Path] = None, *, n_emb
 
 
 # ----------------------------------------------------------------------------------- inputs
+#: Sample counts fixed by the papers' protocols; every other metric uses ``n_eval``.
+PROTOCOL_SAMPLES = {"modes": 2500, "stacked_mnist": 26000}
+
+
+def _has_recorded_metrics(run: _Run) -> bool:
+    from gankit.viz.curves import read_stats, series
+
+    stats = run.run_dir / "stats.jsonl"
+    if stats.is_file() and any(k.startswith("metric/") for k in series(read_stats(stats))):
+        return True
+    return (run.run_dir / "eval").is_dir() and any((run.run_dir / "eval").glob("*.json"))
+
+
+def offline_metrics(run: _Run, max_reference: int, seed: int) -> List[str]:
+    """The metrics ``metrics="auto"`` evaluates: none when the run already recorded some or has no
+    generator; ``modes`` for ring/grid, ``stacked_mnist`` for Stacked MNIST, the classifier metrics
+    (no download, the classifier trains once and is cached) for labelled images; else none."""
+    if run.G is None or run.cfg is None or _has_recorded_metrics(run):
+        return []
+    from gankit.viz.toy2d import modes_of
+
+    source = run.cfg.data.source
+    if not run.is_image():
+        return ["modes"] if modes_of(source)[0] is not None and tuple(run.G.out_shape) == (2,) else []
+    if source == "stacked-mnist":
+        return ["stacked_mnist"]
+    data = _training_data(run, max_reference, seed)
+    if data is None or data[1] is None:
+        return []
+    return ["classifier_fid", "classifier_score"] + (["class_accuracy"] if run.G.num_classes else [])
+
+
+def _evaluate(run: _Run, metrics: Sequence[str], n_eval: int, seed: int, device: str) -> None:
+    """Evaluate the generator into ``eval/report-<time>.json``; a failure is shown, not hidden."""
+    from gankit.metrics import evaluate
+
+    counts = {PROTOCOL_SAMPLES.get(m, n_eval) for m in metrics}
+    run.progress(f"report: evaluating {', '.join(metrics)} ({', '.join(f'{n:,}' for n in sorted(counts))} samples)")
+    try:
+        for n in sorted(counts):
+            group = [m for m in metrics if PROTOCOL_SAMPLES.get(m, n_eval) == n]
+            evaluate(run.G, group, data_cfg=run.cfg.data, n_samples=n, seed=seed, device=device,
+                     out_dir=run.run_dir / "eval", name=f"report-{time.strftime('%Y%m%d-%H%M%S')}-{n}",
+                     progress=True)
+    except (ValueError, FileNotFoundError) as e:  # e.g. data elsewhere, too few samples: the section says so
+        run.eval_error = f"evaluating {', '.join(metrics)} failed: {e}"
+        run.progress(f"report: {run.eval_error}")
+
+
 def _load_generator(run: _Run, device: str, ema: bool) -> None:
     from gankit.config import from_yaml_text
     from gankit.training.checkpoint import load_run_generator
@@ -367,9 +426,11 @@ def _section_metrics(run: _Run) -> str:
                      _note("no values in this file")) +
                      f"<details><summary>protocol</summary><pre>{_text(json.dumps(record.get('protocol', record), indent=2))}"
                      "</pre></details>")
+    if run.eval_error:
+        parts.insert(0, _missing(run.eval_error))
     if not parts:
         return _missing("no metric/* values in stats.jsonl and no eval/*.json: set eval.every and eval.metrics "
-                        "when training, or run `gankit eval RUN_DIR`.")
+                        "when training, run `gankit eval RUN_DIR`, or `gankit report RUN_DIR --metrics NAMES`.")
     return "".join(parts)
 
 
