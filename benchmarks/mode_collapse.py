@@ -60,8 +60,8 @@ RECIPES: Dict[str, Recipe] = {r.label: r for r in [
     # The best recipes found in short CPU trials (one or two seeds each; the closing notes of issue #4 list the trials).
     Recipe("ring-best", "ring-gan",
            ("model.g.args.norm=batch", "model.g.args.slope=0.0", "model.d.args.pack=2", "regularizers.r1.gamma=0.01",
-            "optim.g.lr=2e-3", "optim.d.lr=2e-3", "train.batch_size=256", "train.steps=15000"),
-           "batch-norm ReLU G, PacGAN2, R1 0.01, lr 2e-3 decayed linearly, batch 256, 15k steps"),
+            "optim.g.lr=2e-3", "optim.d.lr=2e-3", "train.batch_size=256", "train.steps=40000", "train.sample_every=2000"),
+           "batch-norm ReLU G, PacGAN2, R1 0.01, lr 2e-3 decayed linearly, batch 256, 40k steps"),
     Recipe("grid-best", "grid-wgan-gp", ("train.steps=10000",), "the grid-wgan-gp preset trained 10k steps"),
     Recipe("stacked-dcgan", "dcgan-mnist",
            ("data.source=stacked-mnist", "data.channels=null", "train.steps=2000"),

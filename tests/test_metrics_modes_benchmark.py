@@ -33,7 +33,7 @@ def test_ring_pacgan_preset_is_the_benchmarked_ring_best_recipe(bench):
     for cfg in (benchmarked, shipped):  # everything but the labels must agree
         cfg.name = cfg.description = cfg.source = ""
     assert to_yaml(shipped) == to_yaml(benchmarked)
-    assert shipped.model.d.args.pack == 2 and shipped.train.steps == 15000
+    assert shipped.model.d.args.pack == 2 and shipped.train.steps == 40000
 
 
 def test_recipes_parse_from_labels_specs_and_preset_names(bench):
