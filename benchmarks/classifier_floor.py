@@ -78,18 +78,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     clf5k = get_classifier("mnist5k", None, 32, 1, {}, progress=True)  # the one classifier_fid / stacked_mnist use
     clf_test = get_classifier("mnist-idx", str(args.mnist), 32, 1, {"split": "test"}, progress=True)
-    _, hold = holdout_split(len(test), 0.2, seed=0)
+    settings = clf_test.meta["record"]["settings"]  # the classifier's own held-out split of the test digits
+    _, hold = holdout_split(len(test), settings["holdout"], seed=settings["seed"])
+    m5, mt = clf5k.meta, clf_test.meta
+    trained_5k = f"mnist5k ({m5['n_train']:,} embedded digits)"
     acc = [
-        ("mnist5k (4,000 embedded digits)", "its 1,000 held-out embedded digits", clf5k.meta["holdout_accuracy"]),
-        ("mnist5k (4,000 embedded digits)", "all 10,000 real MNIST test digits", clf5k.accuracy(test.x, test.y)),
-        ("mnist-idx test split (8,000 digits)", "the other 2,000 test digits", clf_test.accuracy(test.x[hold], test.y[hold])),
+        (trained_5k, f"its {m5['n_holdout']:,} held-out embedded digits", m5["holdout_accuracy"]),
+        (trained_5k, f"all {len(test):,} real MNIST test digits", clf5k.accuracy(test.x, test.y)),
+        (f"mnist-idx test split ({mt['n_train']:,} digits)", f"the other {len(hold):,} test digits",
+         clf_test.accuracy(test.x[hold], test.y[hold])),
     ]
 
     f_test, f_embedded = features(clf5k, test.x), features(clf5k, embedded.x)
+    half = len(test) // 2
     perm = torch.randperm(len(test), generator=torch.Generator().manual_seed(SEED))
     floors = [
-        ("MNIST test, two disjoint random halves", "5,000 vs 5,000", fd(f_test[perm[:5000]], f_test[perm[5000:]])),
-        ("embedded digits (4,000 of them the classifier's training set) vs MNIST test", "5,000 vs 10,000", fd(f_embedded, f_test)),
+        ("MNIST test, two disjoint random halves", f"{half:,} vs {half:,}",
+         fd(f_test[perm[:half]], f_test[perm[half:2 * half]])),
+        (f"embedded digits ({m5['n_train']:,} of them the classifier's training set) vs MNIST test",
+         f"{len(embedded):,} vs {len(test):,}", fd(f_embedded, f_test)),
     ]
     run_values = run_metrics(args.run) if args.run else None
 
@@ -103,7 +110,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         f"{clf5k.meta['record']['settings']['max_shift']} px), images at 32x32.", "",
         "| classifier trained on | accuracy measured on | accuracy |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {v * 100:.2f}% |" for a, b, v in acc]
-    lines += ["", "Fréchet distance in the mnist5k classifier's 128-d feature space (`classifier_fid`) between "
+    lines += ["", f"Fréchet distance in the mnist5k classifier's {f_test.shape[1]}-d feature space (`classifier_fid`) between "
               "real sets: what a perfect generator would score at these sample counts.", "",
               "| real set A vs real set B | samples | Fréchet distance |", "|---|---|---|"]
     lines += [f"| {a} | {n} | {v:.3f} |" for a, n, v in floors]

@@ -72,3 +72,7 @@ def test_no_metrics_explains_how_to_get_them_and_cli_checks_names(tmp_path, caps
     assert not (run / "eval").exists()
     assert main(["report", str(run), "--metrics", "classifier_fid,fdi"]) == 2
     assert "unknown metric 'fdi'" in capsys.readouterr().err
+    # The library checks the names too, before any section is built, and suggests the closest.
+    with pytest.raises(ValueError, match="unknown metric 'fdi'.*fid"):
+        build_report(run, tmp_path / "bad.html", metrics=["fdi"], **SMALL)
+    assert not (tmp_path / "bad.html").exists()

@@ -202,6 +202,12 @@ def build_report(run_dir: str | Path, out: Optional[str | Path] = None, *, n_emb
                          f"{list(interp_seeds)}, steps {interp_steps}, mode '{interp_mode}'")
     if not set(embed_methods) <= set(METHODS):
         raise ValueError(f"embed_methods must be drawn from {METHODS}, got {list(embed_methods)}")
+    if metrics != "auto":
+        from gankit.metrics import load_builtin_metrics, metric_spec
+
+        load_builtin_metrics()
+        for name in metrics:  # an unknown name fails here, naming the closest, not after the slow sections
+            metric_spec(name)
     out = Path(out) if out is not None else run_dir / "report.html"
     progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     started = time.perf_counter()
