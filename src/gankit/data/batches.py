@@ -8,7 +8,7 @@ through a DataLoader whose sampler follows the same permutation, so both kinds r
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Tuple
+from typing import Dict, Iterator, Optional
 
 import torch
 
@@ -55,7 +55,7 @@ class _Order:
 
 
 class Batches:
-    """Endless iterator of ``(x, y)`` training batches on ``device``.
+    """Endless iterator of mapping batches on ``device``.
 
     Args:
         dataset: a loaded :class:`Dataset`.
@@ -64,26 +64,39 @@ class Batches:
         seed: seeds the data order.
         num_workers: DataLoader workers for streamed data sets.
 
-    Yields:
-        ``x`` float32 ``[B, *shape]`` (images in [-1, 1]) and ``y`` int64 ``[B]`` or None.
+    Returns (from :meth:`next`):
+        one domain: ``{"x": float32 [B, *shape] (images in [-1, 1]), "y": int64 [B] or None}`` plus
+        one entry per ``dataset.fields`` key (same rows, same conversion); unpaired data:
+        ``{"a": [B, *shape], "b": [B, *shape]}``, each domain in its own seeded order.
     """
 
     def __init__(self, dataset: Dataset, batch_size: int, device: torch.device, seed: int, num_workers: int = 2):
+        self.dataset, self.device, self.num_workers = dataset, torch.device(device), num_workers
+        if dataset.domains:
+            # Domain k gets seed + k so the two orders differ; the state is one entry per domain.
+            self.domains = {name: Batches(d, batch_size, device, seed + k, num_workers)
+                            for k, (name, d) in enumerate(sorted(dataset.domains.items()))}
+            return
+        self.domains = {}
         if batch_size > len(dataset):
             raise ValueError(f"train.batch_size={batch_size} is larger than the data set ({len(dataset)} samples); "
                              "lower train.batch_size")
-        self.dataset, self.device, self.num_workers = dataset, torch.device(device), num_workers
         self.order = _Order(len(dataset), batch_size, seed)
         self._stream_iter: Optional[Iterator] = None
         if dataset.x is not None:
             self.x = dataset.x.to(self.device)
             self.y = dataset.y.to(self.device) if dataset.y is not None else None
+            self.fields = {k: t.to(self.device) for k, t in dataset.fields.items()}
 
-    def next(self) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    def next(self) -> Dict[str, Optional[torch.Tensor]]:
+        if self.domains:
+            return {name: b.next()["x"] for name, b in self.domains.items()}
         if self.dataset.x is not None:
             idx = self.order.next_indices().to(self.device, non_blocking=True)
-            x = to_model_range(self.x.index_select(0, idx))
-            return x, (self.y.index_select(0, idx) if self.y is not None else None)
+            batch = {"x": to_model_range(self.x.index_select(0, idx)),
+                     "y": self.y.index_select(0, idx) if self.y is not None else None}
+            batch.update({k: to_model_range(t.index_select(0, idx)) for k, t in self.fields.items()})
+            return batch
         return self._next_streamed()
 
     def _next_streamed(self):
@@ -93,7 +106,7 @@ class Batches:
         self.order.next_indices()  # the loader prefetches ahead; self.order tracks what was consumed
         x = to_model_range(x.to(self.device, non_blocking=True))
         has_labels = self.dataset.num_classes > 0
-        return x, (y.to(self.device, non_blocking=True) if has_labels else None)
+        return {"x": x, "y": y.to(self.device, non_blocking=True) if has_labels else None}
 
     def _loader(self):
         ahead = _Order(self.order.n, self.order.batch_size, self.order.seed)
@@ -111,8 +124,17 @@ class Batches:
         )
 
     def state_dict(self) -> dict:
+        if self.domains:
+            return {"domains": {name: b.state_dict() for name, b in self.domains.items()}}
         return self.order.state_dict()
 
     def load_state_dict(self, state: dict) -> None:
+        if self.domains:
+            if sorted(state.get("domains", {})) != sorted(self.domains):
+                raise ValueError(f"the checkpoint's data order has domains {sorted(state.get('domains', {}))} but "
+                                 f"this data has {sorted(self.domains)}; resume with the same data.source")
+            for name, b in self.domains.items():
+                b.load_state_dict(state["domains"][name])
+            return
         self.order.load_state_dict(state)
         self._stream_iter = None

@@ -30,7 +30,9 @@ class DataRequest:
 class Dataset:
     """A loaded data set.
 
-    Exactly one of ``x`` and ``stream`` is set.
+    Exactly one of ``x``, ``stream`` and ``domains`` is set. Batches are mappings (see
+    :class:`gankit.data.batches.Batches`): ``{"x", "y"}`` for one domain, ``{"x", "target", ...}``
+    when ``fields`` holds paired tensors, ``{"a", "b"}`` for unpaired two-domain data.
 
     Attributes:
         x: in-memory samples: uint8 ``[N, C, H, W]`` for images (0..255), float32 ``[N, D]`` for
@@ -42,6 +44,12 @@ class Dataset:
         stream: for data too large to hold: a torch Dataset whose items are
             ``(uint8 [C, H, W] tensor, int label)``; batched by a DataLoader.
         info: facts for the run log, e.g. ``{"skipped": [(path, reason), ...], "files": 123}``.
+        fields: extra in-memory per-sample tensors batched with the same indices as ``x`` and
+            returned under their own key, e.g. ``{"target": uint8 [N, C, H, W]}`` for paired
+            image-to-image data (pix2pix).
+        domains: unpaired data: ``{"a": Dataset, "b": Dataset}``, each batched in its own seeded
+            order; a batch is ``{"a": [B, ...], "b": [B, ...]}`` (CycleGAN). ``shape`` is the
+            domains' common sample shape.
     """
 
     x: Optional[torch.Tensor]
@@ -51,12 +59,16 @@ class Dataset:
     shape: tuple
     stream: Any = None
     info: dict = field(default_factory=dict)
+    fields: dict = field(default_factory=dict)
+    domains: dict = field(default_factory=dict)
 
     @property
     def is_image(self) -> bool:
         return len(self.shape) == 3
 
     def __len__(self) -> int:
+        if self.domains:  # an epoch of unpaired data is one pass over its larger domain
+            return max(len(d) for d in self.domains.values())
         return len(self.stream) if self.stream is not None else int(self.x.shape[0])
 
 
@@ -80,6 +92,11 @@ def build_dataset(source: str, req: DataRequest, args: Optional[dict] = None, li
         assert tuple(ds.x.shape[1:]) == tuple(ds.shape), (ds.x.shape, ds.shape)
     if ds.y is not None:
         assert ds.y.dtype == torch.int64 and len(ds.y) == len(ds)
+    for key, t in ds.fields.items():
+        assert ds.x is not None and len(t) == len(ds), f"source {source}: field {key} must match x ({len(ds)})"
+    if ds.domains and limit is not None:
+        ds.domains = {k: _subset(d, limit, req.seed) if limit < len(d) else d for k, d in ds.domains.items()}
+        return ds
     if limit is not None and limit < len(ds):
         ds = _subset(ds, limit, req.seed)
     return ds
@@ -92,4 +109,5 @@ def _subset(ds: Dataset, limit: int, seed: int) -> Dataset:
         return Dataset(None, None, ds.num_classes, ds.class_names, ds.shape,
                        stream=torch.utils.data.Subset(ds.stream, idx.tolist()), info=info)
     y = ds.y[idx] if ds.y is not None else None
-    return Dataset(ds.x[idx], y, ds.num_classes, ds.class_names, ds.shape, info=info)
+    fields = {k: t[idx] for k, t in ds.fields.items()}
+    return Dataset(ds.x[idx], y, ds.num_classes, ds.class_names, ds.shape, info=info, fields=fields)

@@ -10,6 +10,11 @@ Contract (see DESIGN.md):
   ``fn(in_shape: tuple, num_classes: int, **options) -> nn.Module`` whose ``forward(x, y=None)``
   returns raw logits ``[N]`` (never a sigmoid), or a dict with key ``"logits"`` plus extra heads
   (e.g. ``"class_logits"`` ``[N, num_classes]`` for AC-GAN).
+* A translator (image-to-image generator: CycleGAN, pix2pix) is registered in ``TRANSLATORS``
+  with the signature ``fn(in_shape: tuple, out_shape: tuple, **options) -> nn.Module`` whose
+  ``forward(x [N, *in_shape])`` returns ``[N, *out_shape]`` in [-1, 1]; it has attributes
+  ``in_shape`` and ``out_shape``.
+* A discriminator may return a patch map ``[N, h, w]`` of logits (PatchGAN); losses average it.
 * An unsupported resolution raises ``ConfigError`` naming ``data.resolution`` and the valid sizes.
 """
 
@@ -17,6 +22,7 @@ from gankit.registry import Registry
 
 GENERATORS = Registry("generator")
 DISCRIMINATORS = Registry("discriminator")
+TRANSLATORS = Registry("translator")
 
 
 def load_builtin_models() -> None:
@@ -40,3 +46,8 @@ def build_discriminator(name: str, options: dict, in_shape: tuple, num_classes: 
     load_builtin_models()
     return DISCRIMINATORS.build(name, options, where="model.d.args", in_shape=tuple(in_shape),
                                 num_classes=num_classes)
+
+
+def build_translator(name: str, options: dict, in_shape: tuple, out_shape: tuple, where: str = "model.g.args"):
+    load_builtin_models()
+    return TRANSLATORS.build(name, options, where=where, in_shape=tuple(in_shape), out_shape=tuple(out_shape))
