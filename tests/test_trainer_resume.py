@@ -9,7 +9,7 @@ import torch
 
 import gankit
 from gankit.training import checkpoint as ckpt
-from gankit.training.trainer import NonFiniteLossError
+from gankit.training.loop import NonFiniteLossError
 
 
 def _losses(run_dir):
@@ -19,7 +19,8 @@ def _losses(run_dir):
 
 def _weights(run_dir):
     state = ckpt.newest_valid_checkpoint(run_dir)[1]
-    return state["step"], state["G"], state["D"], state["G_ema"], state["opt_d"]
+    G, D = state["players"]["G"], state["players"]["D"]
+    return state["step"], G["module"], D["module"], G["ema"], D["optimizer"]
 
 
 def _assert_same_state(a, b):

@@ -18,7 +18,7 @@ def test_images_and_histograms_are_logged(tmp_path):
     first.grad = None  # a parameter without a gradient gets no gradient histogram
     writer = SummaryWriter(str(tmp_path))
     samples = torch.zeros(6, 1, 4, 4)
-    log_images_and_histograms(writer, 7, G, D, samples, nrow=3)
+    log_images_and_histograms(writer, 7, {"G": G, "D": D}, samples, nrow=3)
     writer.close()
     events = EventAccumulator(str(tmp_path), size_guidance={"images": 0, "histograms": 0}).Reload()
     image = events.Images("samples")[0]

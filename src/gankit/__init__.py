@@ -15,8 +15,8 @@ from gankit.registry import ConfigError, Registry  # noqa: E402
 
 
 def train(*args, **kwargs):
-    """Train a GAN; see :func:`gankit.training.trainer.train` for the arguments."""
-    from gankit.training.trainer import train as _train
+    """Train a GAN; see :func:`gankit.runner.train` for the arguments."""
+    from gankit.runner import train as _train
 
     return _train(*args, **kwargs)
 

@@ -36,8 +36,18 @@ def main(argv=None) -> int:
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 2
+    from gankit.training.loop import RunError
+
     try:
         return int(args._run(args) or 0)
+    except KeyboardInterrupt:  # outside training (start-up, evaluation...): nothing half-written is kept
+        print("gankit: interrupted", file=sys.stderr)
+        return 130
+    except RunError as e:  # the run stopped; the message says what was saved and how to resume
+        if os.environ.get("GANKIT_DEBUG"):
+            raise
+        print(f"gankit: error: {e}", file=sys.stderr)
+        return 1
     except (ConfigError, FileNotFoundError) as e:
         print(f"gankit: error: {e}", file=sys.stderr)
         return 2

@@ -9,15 +9,24 @@ schema.
 from __future__ import annotations
 
 import dataclasses
+import io
+import os
+import typing
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from omegaconf import DictConfig, OmegaConf
+import yaml
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf import errors as oc_errors
 
 from gankit.registry import ConfigError, closest
+
+
+class ConfigNote(UserWarning):
+    """Something load_config changed on its own (e.g. options dropped on a family change); one line to the user."""
 
 
 @dataclass
@@ -41,11 +50,24 @@ class NetConfig:
 
 
 @dataclass
+class LatentConfig:
+    name: str = "gaussian"  # latent prior: gaussian | uniform | truncated | infogan (see `gankit.priors`)
+    args: Dict[str, Any] = field(default_factory=dict)  # prior options, e.g. {threshold: 0.5}
+
+
+@dataclass
 class ModelConfig:
-    z_dim: int = 100
+    z_dim: int = 100  # noise dimensions; structured codes (InfoGAN) come on top (see model.latent)
     conditional: bool = False  # use the data set's labels (num_classes comes from the data)
+    latent: LatentConfig = field(default_factory=LatentConfig)
     g: NetConfig = field(default_factory=NetConfig)
     d: NetConfig = field(default_factory=NetConfig)
+
+
+@dataclass
+class ObjectiveConfig:
+    name: str = "adversarial"  # the game: adversarial | infogan | cyclegan | pix2pix (see gankit.objectives)
+    args: Dict[str, Any] = field(default_factory=dict)  # the objective's own options (weights, pool size...)
 
 
 @dataclass
@@ -110,6 +132,7 @@ class Config:
     source: str = ""  # presets: the paper or code the recipe comes from
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     regularizers: Dict[str, Any] = field(default_factory=dict)  # name -> args (null disables)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -138,8 +161,79 @@ def _merge(base: DictConfig, other, where: str) -> DictConfig:
     except oc_errors.ConfigKeyError as e:
         raise ConfigError(_unknown_key_message(base, e, where)) from None
     except (oc_errors.ValidationError, oc_errors.ConfigTypeError) as e:
-        key = getattr(e, "full_key", "") or "?"
-        raise ConfigError(f"{where}: bad value for '{key}': {e.msg if hasattr(e, 'msg') else e}") from None
+        raise ConfigError(_type_message(base, other, e, where)) from None
+
+
+def _schema_field(full_key: str):
+    """``(type hint, default)`` of a dotted key of :class:`Config`, or None past the typed part (``args``)."""
+    cls, hint, default = Config, Config, None
+    for part in full_key.split("."):
+        if not dataclasses.is_dataclass(cls):
+            return None
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        if part not in fields:
+            return None
+        f = fields[part]
+        hint = typing.get_type_hints(cls)[part]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        cls = hint
+    return hint, default
+
+
+def _describe_type(hint) -> str:
+    """A type hint in words, e.g. Optional[int] -> 'an integer or null'."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is typing.Union:
+        return " or ".join(_describe_type(a) for a in args) + " or null"
+    origin = typing.get_origin(hint) or hint
+    if dataclasses.is_dataclass(origin):
+        return "a mapping of settings"
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string", list: "a list",
+            dict: "a mapping"}.get(origin, getattr(origin, "__name__", str(origin)))
+
+
+def _mismatched_section(base, other, prefix: str = "") -> str:
+    """The first key of ``other`` that holds a plain value where ``base`` has a section (OmegaConf omits it)."""
+    if not isinstance(other, DictConfig):
+        return ""
+    for key in other.keys():
+        here, below = f"{prefix}{key}", other._get_node(key)
+        target = base._get_node(key) if isinstance(base, DictConfig) and key in base else None
+        if isinstance(target, DictConfig) and not isinstance(below, DictConfig):
+            return here
+        if isinstance(target, DictConfig):
+            found = _mismatched_section(target, below, here + ".")
+            if found:
+                return found
+    return ""
+
+
+def _type_message(base: DictConfig, other, e: Exception, where: str) -> str:
+    """A wrong-type error in gankit's words: the setting, what it must be, an example (no OmegaConf internals)."""
+    key = getattr(e, "full_key", "") or _mismatched_section(base, other)
+    if not key:
+        first = str(getattr(e, "msg", "") or e).splitlines()[0]
+        return f"{where}: {first}"
+    try:
+        value = OmegaConf.select(other, key) if isinstance(other, DictConfig) else None
+    except Exception:  # noqa: BLE001 (the value is only quoted in the message)
+        value = None
+    if isinstance(value, (DictConfig, ListConfig)):
+        value = OmegaConf.to_container(value)
+    field_info = _schema_field(key)
+    if field_info is None:
+        first = str(getattr(e, "msg", "") or e).splitlines()[0]
+        return f"{where}: bad value for {key}: {first}"
+    hint, default = field_info
+    if dataclasses.is_dataclass(hint):
+        first = next(f for f in dataclasses.fields(hint) if f.default is not dataclasses.MISSING)
+        example = f"{key}.{first.name}={getattr(default, first.name)}"
+    elif isinstance(default, dict):
+        example = f"{key}.OPTION=VALUE, or {{option: value}} in a YAML file"
+    else:
+        shown = "null" if default is None else str(default).lower() if isinstance(default, bool) else default
+        example = f"{key}={shown}"
+    return f"{where}: {key} must be {_describe_type(hint)}, got {value!r}; e.g. {example}"
 
 
 def _unknown_key_message(base: DictConfig, e: Exception, where: str) -> str:
@@ -160,6 +254,70 @@ def _parse_overrides(overrides: Sequence[str]) -> DictConfig:
         return OmegaConf.from_dotlist([o[1:] if o.startswith("+") else o for o in overrides])
     except Exception as e:  # the grammar error names the bad token
         raise ConfigError(f"cannot parse overrides {list(overrides)}: {e}") from None
+
+
+def load_yaml(path: str | Path, what: str = "config file") -> DictConfig:
+    """Read a YAML mapping of settings, with errors that give the file, line and column.
+
+    Args:
+        path: the file.
+        what: what the file is, for messages (``"config file"``, ``"run config"``).
+
+    Returns:
+        The mapping as an (untyped) DictConfig; merge it with :func:`load_config`.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ConfigError(f"{what} {path} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder; give the YAML file itself (e.g. {path / 'config.yaml'})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{what} {path} is not a text (UTF-8) file (byte {e.start}: {e.reason}); "
+                          f"a config is YAML text such as 'train: {{steps: 2000}}'") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read {what} {path}: {e.strerror or e}; check that the file is readable") from None
+    try:
+        raw = OmegaConf.load(io.StringIO(text))
+    except yaml.constructor.ConstructorError as e:
+        raise ConfigError(_yaml_construct_message(path, what, e)) from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{what} {path}{_yaml_mark(e)}: YAML syntax error: {_yaml_problem(e)}; fix the YAML there "
+                          f"(indent with spaces, close every bracket and quote, 'key: value' pairs)") from None
+    except OSError:  # OmegaConf's message for a lone number or boolean
+        raw = None
+    if not isinstance(raw, DictConfig):
+        kind = "a list" if isinstance(raw, ListConfig) else "a single value"
+        raise ConfigError(f"{what} {path} holds {kind} at the top level; a config is a mapping of settings, e.g.\n"
+                          f"train:\n  steps: 2000\nmodel:\n  z_dim: 64")
+    return raw
+
+
+def _yaml_mark(e) -> str:
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    return f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
+
+def _yaml_problem(e) -> str:
+    problem, context = getattr(e, "problem", None), getattr(e, "context", None)
+    mark, problem_mark = getattr(e, "context_mark", None), getattr(e, "problem_mark", None)
+    if context and mark is not None and problem_mark is not None and mark.line != problem_mark.line:
+        context += f" that starts at line {mark.line + 1}, column {mark.column + 1}"
+    text = "; ".join(p for p in (problem, context) if p)
+    return text or str(e).splitlines()[0]
+
+
+def _yaml_construct_message(path: Path, what: str, e) -> str:
+    problem = getattr(e, "problem", "") or ""
+    if "tag" in problem:
+        tag = problem.split("tag", 1)[1].strip(" '")
+        shown = tag.replace("tag:yaml.org,2002:", "!!")
+        return (f"{what} {path}{_yaml_mark(e)}: the YAML tag '{shown}' is not allowed; gankit configs hold plain "
+                f"values (numbers, strings, lists, mappings) and never build Python objects: remove the tag")
+    if "duplicate key" in problem:
+        return f"{what} {path}{_yaml_mark(e)}: {problem}; keep one of them (later settings do not override earlier)"
+    return f"{what} {path}{_yaml_mark(e)}: {_yaml_problem(e)}"
 
 
 def load_config(
@@ -183,18 +341,69 @@ def load_config(
     if base is None:
         name = preset or (None if config_file else DEFAULT_PRESET)
         if name:
-            cfg = _merge(cfg, OmegaConf.load(preset_path(name).open()), f"preset {name}")
+            cfg = _merge_layer(cfg, OmegaConf.load(preset_path(name).open()), f"preset {name}")
             if not cfg.name:
                 cfg.name = name
     if config_file is not None:
-        path = Path(config_file)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
-        cfg = _merge(cfg, OmegaConf.load(path), str(path))
+        cfg = _merge_layer(cfg, load_yaml(config_file), str(config_file))
     if overrides:
-        cfg = _merge(cfg, _parse_overrides(overrides), "override")
+        cfg = _merge_layer(cfg, _parse_overrides(overrides), "override")
+    # `out` is a path like data.path: expand ~ here, once, so that every user of cfg.out agrees.
+    cfg.out = os.path.expanduser(cfg.out)
     validate(cfg)
     return cfg
+
+
+def _merge_layer(cfg: DictConfig, layer: DictConfig, where: str) -> DictConfig:
+    """Merge one layer; when it changes a component's family, drop the old family's options.
+
+    Rule: if ``layer`` names a different builder for a component (``model.g.name=mlp`` over a
+    dcgan preset), options that came from the layers below and that the new builder does not
+    accept are removed (options it accepts, such as ``width``, keep their meaning and stay);
+    optimiser fields the new optimiser ignores go back to their defaults. The same layer's own
+    options are never dropped, so a mistyped one is still an error. Each change is one
+    :class:`ConfigNote` line.
+    """
+    merged = _merge(cfg, layer, where)
+    from gankit.validate import COMPONENTS, OPTIMIZER_FIELD_USERS, accepted_options
+
+    for c in COMPONENTS:
+        new = OmegaConf.select(layer, c.name_key) if isinstance(layer, DictConfig) else None
+        old = OmegaConf.select(cfg, c.name_key)
+        if new is None or new == old or OmegaConf.select(merged, c.args_key) is None:
+            continue
+        own = OmegaConf.select(layer, c.args_key)
+        own = set(own.keys()) if isinstance(own, DictConfig) else set()
+        args = OmegaConf.select(merged, c.args_key)
+        inherited = [k for k in list(args.keys()) if k not in own]
+        accepted = accepted_options(c.section, new) if inherited else None
+        if accepted is None:  # nothing inherited, an unknown name (check_components says so) or **options
+            continue
+        dropped = [k for k in inherited if k not in accepted]
+        for k in dropped:
+            del args[k]
+        if dropped:
+            warnings.warn(f"{where}: {c.name_key} changed from {old} to {new}: dropped "
+                          f"{', '.join(f'{c.args_key}.{k}' for k in dropped)} set for {old} ({new} does not take "
+                          f"{'it' if len(dropped) == 1 else 'them'})", ConfigNote, stacklevel=3)
+    defaults = OptimizerConfig()
+    for side in ("g", "d"):
+        key = f"optim.{side}"
+        new = OmegaConf.select(layer, f"{key}.name") if isinstance(layer, DictConfig) else None
+        old = OmegaConf.select(cfg, f"{key}.name")
+        if new is None or new == old:
+            continue
+        own, target = OmegaConf.select(layer, key), OmegaConf.select(merged, key)
+        known = {name for users in OPTIMIZER_FIELD_USERS.values() for name in users}
+        reset = [f for f, users in OPTIMIZER_FIELD_USERS.items()
+                 if new in known and new not in users and f not in own and target[f] != getattr(defaults, f)]
+        for f in reset:
+            target[f] = getattr(defaults, f)
+        if reset:
+            warnings.warn(f"{where}: {key}.name changed from {old} to {new}: reset "
+                          f"{', '.join(f'{key}.{f}' for f in reset)} to the default ({new} does not use "
+                          f"{'it' if len(reset) == 1 else 'them'})", ConfigNote, stacklevel=3)
+    return merged
 
 
 def _positive(cfg, key: str, allow_zero: bool = False) -> None:
@@ -226,6 +435,11 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"data.resolution must be > 0 (or null for the native size), got {cfg.data.resolution}")
     if cfg.data.limit is not None and cfg.data.limit <= 0:
         raise ConfigError(f"data.limit must be > 0 (or null for all samples), got {cfg.data.limit}")
+    if cfg.data.num_workers < 0:
+        raise ConfigError(f"data.num_workers must be >= 0 (0 decodes in the training process), got "
+                          f"{cfg.data.num_workers}; e.g. data.num_workers=2")
+    if cfg.data.max_memory_mb <= 0:
+        raise ConfigError(f"data.max_memory_mb must be > 0, got {cfg.data.max_memory_mb}; e.g. data.max_memory_mb=4096")
     if cfg.data.channels not in (None, 1, 3):
         raise ConfigError(f"data.channels must be 1, 3 or null (keep the source's), got {cfg.data.channels}")
     if cfg.train.augment:

@@ -20,7 +20,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from gankit.config import load_config, to_yaml
-    from gankit.training.trainer import train
+    from gankit.runner import exit_code_of, train
 
     argv = ["gankit", "train", *sys.argv[2:]]
     if args.resume:
@@ -34,6 +34,11 @@ def run(args) -> int:
             print(to_yaml(cfg))
             return 0
         result = train(cfg=cfg, run_dir=args.out, quiet=args.quiet, argv=argv)
+    code = exit_code_of(result)
+    if code:  # stopped by a signal: the loop saved a checkpoint; say so even with --quiet
+        print(f"gankit: {result.stopped} at step {result.step}; a checkpoint was saved. "
+              f"Resume with: gankit train --resume {result.run_dir}", file=sys.stderr)
+        return code
     print(f"run folder: {result.run_dir}")
     print(f"samples:    {result.run_dir / 'samples.png'}")
     print(f"curves:     {result.run_dir / 'curves'}")

@@ -72,6 +72,8 @@ class Batches:
 
     def __init__(self, dataset: Dataset, batch_size: int, device: torch.device, seed: int, num_workers: int = 2):
         self.dataset, self.device, self.num_workers = dataset, torch.device(device), num_workers
+        self.batch_size = batch_size
+        self.served = 0  # samples handed out (per domain for unpaired data): the loop's images/s
         if dataset.domains:
             # Domain k gets seed + k so the two orders differ; the state is one entry per domain.
             self.domains = {name: Batches(d, batch_size, device, seed + k, num_workers)
@@ -89,6 +91,7 @@ class Batches:
             self.fields = {k: t.to(self.device) for k, t in dataset.fields.items()}
 
     def next(self) -> Dict[str, Optional[torch.Tensor]]:
+        self.served += self.batch_size
         if self.domains:
             return {name: b.next()["x"] for name, b in self.domains.items()}
         if self.dataset.x is not None:

@@ -1,13 +1,21 @@
 """Checkpoints: the complete train state, written atomically and loaded without unpickling code.
 
 A checkpoint is a dict of state_dicts, tensors and plain Python values (so ``torch.load(...,
-weights_only=True)`` reads it): G, D, G_ema, optimisers, schedulers, AMP scaler, step, RNG states,
-data order, fixed sampling noise and the resolved config as YAML text.
+weights_only=True)`` reads it). Format v2 (gankit >= 0.2)::
+
+    format, gankit_version, step, config (resolved YAML), objective_name,
+    num_classes, class_names, data_shape,
+    players: {name: {module, ema, optimizer, scheduler, scaler}},   # one entry per player
+    objective: the game's own state (counters, fixed inputs, pools),
+    rng: {cpu, noise[, cuda]}, data: the data order, callbacks: {key: state}
+
+Format v1 (gankit 0.1: fixed G/D keys) is upgraded on load.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import os
 import re
 from pathlib import Path
@@ -19,7 +27,8 @@ from gankit.config import from_yaml_text
 from gankit.io import atomic_torch_save, atomic_write_text  # noqa: F401  (re-exported)
 from gankit.registry import ConfigError
 
-FORMAT = "gankit-checkpoint-v1"
+FORMAT = "gankit-checkpoint-v2"
+FORMAT_V1 = "gankit-checkpoint-v1"
 EXPORT_FORMAT = "gankit-generator-v1"
 _STEP_FILE = re.compile(r"^step-(\d+)\.pt$")
 
@@ -34,10 +43,49 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    state = torch.load(path, map_location=map_location, weights_only=True)
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a gankit checkpoint (format {state.get('format') if isinstance(state, dict) else type(state)})")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:
+        # torch's own text suggests weights_only=False, i.e. running the file's code: never echo it.
+        raise ValueError(f"{path} is not a readable gankit checkpoint ({_load_failure(e)}); it may be truncated, "
+                         "damaged or not a checkpoint at all. Pass the run folder instead to use its newest "
+                         "readable checkpoint") from None
+    if not isinstance(state, dict) or "format" not in state:
+        raise ValueError(f"{path} is not a gankit checkpoint (it holds {type(state).__name__}"
+                         f"{' without a format field' if isinstance(state, dict) else ''}); pass a file from a run's "
+                         "checkpoints/ folder")
+    if state["format"] == FORMAT_V1:
+        return upgrade_v1(state)
+    if state["format"] != FORMAT:
+        raise ValueError(f"{path} has checkpoint format {state['format']!r} written by gankit "
+                         f"{state.get('gankit_version', 'of unknown version')}; this gankit reads {FORMAT!r} and "
+                         f"{FORMAT_V1!r}. Use the gankit version that wrote it")
     return state
+
+
+def _load_failure(e: Exception) -> str:
+    """A short reason for a failed torch.load, without torch's advice to unpickle code."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    if "weights_only" in str(e) or "Unsupported global" in str(e) or "UnpicklingError" in type(e).__name__:
+        return "it contains objects other than tensors and plain values, which gankit refuses to unpickle"
+    return f"{type(e).__name__}: {text[:160]}" if text else type(e).__name__
+
+
+def upgrade_v1(state: dict) -> dict:
+    """A v1 checkpoint (fixed G/D keys, gankit 0.1) in the v2 layout (players, objective state)."""
+    def player(net: str, opt: str, ema=None) -> dict:
+        return {"module": state[net], "ema": ema, "optimizer": state[f"opt_{opt}"],
+                "scheduler": state[f"sched_{opt}"], "scaler": state["scaler"][opt]}
+
+    return {
+        "format": FORMAT, "gankit_version": "0.1 (upgraded from v1)", "step": state["step"],
+        "config": state["config"], "objective_name": "adversarial", "num_classes": state["num_classes"],
+        "class_names": state.get("class_names", []), "data_shape": state["data_shape"],
+        "players": {"G": player("G", "g", state.get("G_ema")), "D": player("D", "d")},
+        "objective": {"d_updates": state["d_steps"], "fixed": state["fixed"], "carried": state.get("carried")},
+        "rng": state["rng"], "data": state["data"],
+        "callbacks": {"evaluation": {"best": state.get("best")}},
+    }
 
 
 def checkpoint_files(run_dir: Path) -> list[Path]:
@@ -60,12 +108,19 @@ def newest_valid_checkpoint(run_dir: Path, map_location="cpu") -> Tuple[Path, di
             return path, load_checkpoint(path, map_location)
         except Exception as e:  # a damaged file: say so and fall back to the previous one
             errors.append(f"{path.name}: {type(e).__name__}: {e}")
-            print(f"gankit: skipping unreadable checkpoint {path} ({type(e).__name__}: {e})")
+            print(f"gankit: skipping unreadable checkpoint {path.name}: {e}", file=sys.stderr)
     raise ValueError(f"no readable checkpoint in {run_dir}: " + "; ".join(errors))
 
 
-def prune_checkpoints(run_dir: Path, keep: int) -> None:
-    for old in checkpoint_files(run_dir)[keep:]:
+def prune_checkpoints(run_dir: Path, n: int, keep: Path) -> None:
+    """Keep ``keep`` (the checkpoint just written, known good) and the ``n - 1`` newest others.
+
+    A higher-numbered file than ``keep`` can only be a damaged one (resume starts from the newest
+    readable) and is pruned like any other; ``keep`` itself is never deleted.
+    """
+    keep = Path(keep)
+    others = [p for p in checkpoint_files(run_dir) if p.resolve() != keep.resolve()]
+    for old in others[max(0, n - 1):]:
         old.unlink()
 
 
@@ -74,8 +129,8 @@ def export_generator(checkpoint: Path, out_dir: Path, ema: bool = True) -> Path:
     from safetensors.torch import save_file
 
     state = _resolve_state(Path(checkpoint))
-    key = "G_ema" if ema and state.get("G_ema") is not None else "G"
-    tensors = {k: v.contiguous() for k, v in state[key].items()}
+    key, weights = generator_weights(state, ema, Path(checkpoint))
+    tensors = {k: v.contiguous() for k, v in weights.items()}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / ".generator.safetensors.tmp"
@@ -94,11 +149,27 @@ def _resolve_state(path: Path) -> dict:
     return load_checkpoint(path)
 
 
-def build_generator_from_config(cfg, num_classes: int, data_shape) -> torch.nn.Module:
-    from gankit.models import build_generator
+def generator_weights(state: dict, ema: bool, where: Path) -> Tuple[str, dict]:
+    """``("G_ema" | "G", state_dict)`` of the run's noise -> sample generator."""
+    player = state["players"].get("G")
+    if player is None:
+        raise ValueError(f"{where} is a '{state.get('objective_name')}' run with players "
+                         f"{sorted(state['players'])} and no noise generator G; use `gankit translate` for translators")
+    if ema and player.get("ema") is not None:
+        return "G_ema", player["ema"]
+    return "G", player["module"]
 
-    return build_generator(cfg.model.g.name, dict(cfg.model.g.args), z_dim=cfg.model.z_dim,
-                           out_shape=tuple(data_shape), num_classes=num_classes)
+
+def build_generator_from_config(cfg, num_classes: int, data_shape) -> torch.nn.Module:
+    """The run's generator, untrained, with its latent prior attached (``G.prior``)."""
+    from gankit.models import build_generator
+    from gankit.priors import prior_of_config
+
+    prior = prior_of_config(cfg)
+    G = build_generator(cfg.model.g.name, dict(cfg.model.g.args), z_dim=prior.dim,
+                        out_shape=tuple(data_shape), num_classes=num_classes)
+    G.prior = prior
+    return G
 
 
 def load_run_generator(path, ema: bool = True, device="cpu") -> Tuple[torch.nn.Module, object]:
@@ -121,8 +192,7 @@ def load_run_generator(path, ema: bool = True, device="cpu") -> Tuple[torch.nn.M
     state = _resolve_state(path)
     cfg = from_yaml_text(state["config"])
     G = build_generator_from_config(cfg, state["num_classes"], state["data_shape"])
-    key = "G_ema" if ema and state.get("G_ema") is not None else "G"
-    G.load_state_dict(state[key])
+    G.load_state_dict(generator_weights(state, ema, path)[1])
     G.class_names = list(state.get("class_names", []))
     return G.to(device).eval(), cfg
 

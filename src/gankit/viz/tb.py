@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -36,18 +36,19 @@ def grid_image(samples: torch.Tensor, nrow: Optional[int] = None) -> np.ndarray:
     return grid.expand(3, -1, -1).permute(1, 2, 0).numpy().copy()
 
 
-def log_images_and_histograms(writer, step: int, G: torch.nn.Module, D: Optional[torch.nn.Module],
-                              grid: torch.Tensor, nrow: Optional[int] = None, histograms: bool = True) -> None:
+def log_images_and_histograms(writer, step: int, nets: Dict[str, torch.nn.Module], grid: torch.Tensor,
+                              nrow: Optional[int] = None, histograms: bool = True) -> None:
     """Log the fixed-noise samples and per-parameter histograms to TensorBoard.
 
     Call every N steps after a backward pass, so gradients exist. Tags: ``samples``;
-    ``G/weights/<param>``, ``G/grads/<param>`` and the same under ``D/``. Parameters without a
+    ``<net>/weights/<param>`` and ``<net>/grads/<param>`` for every network (``G``, ``D``, or a
+    run's other players). Parameters without a
     gradient (frozen, or not yet used) get no gradient histogram.
 
     Args:
         writer: a ``torch.utils.tensorboard.SummaryWriter``.
         step: global step for the x axis.
-        G, D: the networks (D may be None).
+        nets: the networks by name (the run's players).
         grid: ``[N, C, H, W]`` samples in [-1, 1] (or ``[N, 2]`` points) from fixed noise.
         nrow: images per grid row (e.g. samples per class for conditional models).
         histograms: also log weight/gradient histograms (costs a device-to-host copy of every parameter).
@@ -55,10 +56,11 @@ def log_images_and_histograms(writer, step: int, G: torch.nn.Module, D: Optional
     writer.add_image("samples", grid_image(grid, nrow), global_step=step, dataformats="HWC")
     if not histograms:
         return
-    for prefix, net in (("G", G), ("D", D)):
-        if net is None:
-            continue
+    for prefix, net in nets.items():
         for name, p in net.named_parameters():
-            writer.add_histogram(f"{prefix}/weights/{name}", p.detach().float().cpu(), global_step=step)
-            if p.grad is not None:
-                writer.add_histogram(f"{prefix}/grads/{name}", p.grad.detach().float().cpu(), global_step=step)
+            for kind, t in (("weights", p), ("grads", p.grad)):
+                if t is None:
+                    continue
+                t = t.detach().float().cpu()
+                if torch.isfinite(t).all():  # a diverged run's NaNs are reported by the loop, not here
+                    writer.add_histogram(f"{prefix}/{kind}/{name}", t, global_step=step)

@@ -146,6 +146,22 @@ def cache_key(entries: Sequence[tuple], resolution: Optional[int], channels: Opt
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def caches_collide(listings: Sequence[Sequence[tuple]], resolution: Optional[int], channels: Optional[int]) -> bool:
+    """Whether two of several folders would share one cache file.
+
+    The key leaves out the folder's location (a moved folder keeps its cache), so two folders with
+    the same relative paths, sizes and mtimes (e.g. paired ``A/`` and ``B/`` BMPs unpacked from one
+    archive) collide; callers that read several folders then turn the cache off for them.
+
+    Args:
+        listings: one :func:`list_images` output per folder.
+        resolution: ``data.resolution``.
+        channels: ``data.channels``.
+    """
+    keys = [cache_key(entries, resolution, channels) for entries in listings]
+    return len(set(keys)) < len(keys)
+
+
 # ---------------------------------------------------------------- decoding (runs in worker processes)
 
 

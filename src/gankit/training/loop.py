@@ -1,0 +1,289 @@
+"""The training loop: runs an objective's phases over its players, emits events to callbacks.
+
+The loop knows no game: per step it runs each phase of the objective (``repeat`` times, on steps
+divisible by ``every``), back-propagates the phase's loss, steps the phase's players (clipping,
+AMP, EMA), then steps every LR schedule. It reports statistics by name, never formats log lines,
+and never syncs with the host inside a step (statistics are read every ``train.log_every``
+steps). Process-wide settings (threads, global seed, signal handlers) belong to the entry point
+(:mod:`gankit.runner`), not to this class.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import torch
+from omegaconf import DictConfig
+
+from gankit.config import to_yaml
+from gankit.data import DataRequest, build_dataset
+from gankit.data.batches import Batches
+from gankit.objectives import Setup, build_objective
+from gankit.priors import prior_of_config
+from gankit.registry import ConfigError
+from gankit.training import checkpoint as ckpt
+from gankit.training.callbacks import EVENTS, Callback
+from gankit.training.environment import library_versions, resolve_device
+from gankit.training.stats import Reporter
+
+# |loss| beyond this at a flush means the run is diverging (WGAN critics reach 1e2-1e3 when sane).
+EXPLODING = 1e6
+
+
+class RunError(RuntimeError):
+    """The run cannot go on; the message says what was saved and how to continue (the CLI prints it
+    without a traceback)."""
+
+
+class NonFiniteLossError(RunError):
+    """A loss or penalty became NaN/inf; the message names the step, the term and the last good checkpoint."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    G: Optional[torch.nn.Module]  # the objective's generator (its EMA when kept), eval mode; None for translators
+    cfg: DictConfig
+    step: int
+    stopped: str = ""  # why the run stopped before train.steps ("" when it completed)
+    trainer: object = None
+
+
+class Trainer:
+    """One training run: data, objective (players and phases), callbacks and the run folder.
+
+    Args:
+        cfg: a validated config (see :func:`gankit.config.load_config`).
+        run_dir: the run folder (created by the entry point).
+        modules: user networks by player name (``{"G": ..., "D": ...}``) instead of the registry's.
+        callbacks: receivers of the loop's events (see :mod:`gankit.training.callbacks`).
+        quiet: no messages on stderr (log.txt still gets them).
+    """
+
+    def __init__(self, cfg: DictConfig, run_dir: Path, modules: Optional[dict] = None,
+                 callbacks: Sequence[Callback] = (), quiet: bool = False):
+        self.cfg, self.run_dir, self.quiet = cfg, Path(run_dir), quiet
+        t = cfg.train
+        self.device = resolve_device(t.device)
+        if t.amp == "fp16" and self.device.type != "cuda":
+            raise ConfigError(f"train.amp=fp16 needs a CUDA GPU; use train.amp=bf16 or none on {self.device.type}")
+        self.amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[t.amp]
+        self.noise = torch.Generator(device=self.device).manual_seed(t.seed + 1)
+        self.data = build_dataset(cfg.data.source, DataRequest(
+            path=cfg.data.path, resolution=cfg.data.resolution, channels=cfg.data.channels, strict=cfg.data.strict,
+            in_memory=cfg.data.in_memory, max_memory_mb=cfg.data.max_memory_mb, num_workers=cfg.data.num_workers,
+            seed=t.seed), dict(cfg.data.args), limit=cfg.data.limit)
+        if cfg.model.conditional and self.data.num_classes == 0:
+            raise ConfigError(f"model.conditional=true but data source '{cfg.data.source}' has no labels; "
+                              "use labelled data (e.g. class sub-folders) or set model.conditional=false")
+        self.num_classes = self.data.num_classes if cfg.model.conditional else 0
+        self.batches = Batches(self.data, t.batch_size, self.device, seed=t.seed, num_workers=cfg.data.num_workers)
+        self.memory_format = (torch.channels_last if t.channels_last and self.data.is_image
+                              and self.device.type != "mps" else torch.contiguous_format)
+        self.prior = prior_of_config(cfg)
+        self.custom_models = sorted(modules or {})
+        self.objective = build_objective(Setup(cfg, self.data, self.prior, self.device, self.memory_format,
+                                               self.num_classes, dict(modules or {})))
+        self.players = self.objective.players
+        self.callbacks = list(callbacks)
+        self.reporter = Reporter()
+        self.step = 0
+        self.last_good_checkpoint: Optional[Path] = None
+        self.stop_reason = ""
+        self._preview_cache: Optional[tuple] = None
+        self._warned_exploding = False
+
+    # ------------------------------------------------------------------ for objectives and callbacks
+    @property
+    def step_index(self) -> int:
+        """The 1-based number of the step being computed (``step + 1`` inside a step)."""
+        return self.step + 1
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def request_stop(self, reason: str) -> None:
+        """Stop after the current step: the loop saves a checkpoint and ``fit`` returns."""
+        self.stop_reason = self.stop_reason or reason
+
+    def preview(self) -> dict:
+        """The objective's fixed-input preview at this step (computed once per step)."""
+        if self._preview_cache is None or self._preview_cache[0] != self.step:
+            self._preview_cache = (self.step, self.objective.preview())
+        return self._preview_cache[1]
+
+    def emit(self, event: str, *args) -> None:
+        assert event in EVENTS, event
+        for cb in self.callbacks:
+            getattr(cb, event)(self, *args)
+
+    def log(self, message: str) -> None:
+        with open(self.run_dir / "log.txt", "a", encoding="utf-8") as fh:
+            fh.write(message + "\n")
+        if not self.quiet:
+            print(message, file=sys.stderr)
+
+    # ------------------------------------------------------------------ one step
+    def _update(self, phase, repeat: int) -> None:
+        players = [self.players[n] for n in phase.players]
+        frozen = [p for n, p in self.players.items() if n not in phase.players]
+        for p in frozen:  # no weight gradients for the players this phase does not update
+            p.module.requires_grad_(False)
+        loss = self.objective.loss(phase, repeat, self)
+        scaler = players[0].scaler  # one backward pass: one loss scale for all the phase's optimisers
+        for p in players:
+            p.optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        for p in players:
+            if p.scaler is not scaler:
+                p.scaler = scaler
+            self.reporter.report(f"grad_norm/{p.name}", p.clip_and_norm())
+            scaler.step(p.optimizer)
+        scaler.update()
+        for p in frozen:
+            p.module.requires_grad_(True)
+        for p in players:
+            p.update_ema(self.step)
+        self.objective.after_update(phase, self)
+
+    def train_step(self) -> None:
+        for phase in self.objective.phases:
+            if self.step % phase.every:
+                continue
+            for i in range(phase.repeat):
+                self._update(phase, i)
+        for p in self.players.values():
+            p.scheduler.step()
+        self.step += 1
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        import gankit
+
+        rng = {"cpu": torch.get_rng_state(), "noise": self.noise.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "format": ckpt.FORMAT, "gankit_version": gankit.__version__, "step": self.step,
+            "config": to_yaml(self.cfg), "objective_name": self.cfg.objective.name,
+            "num_classes": self.num_classes, "class_names": list(self.data.class_names) if self.num_classes else [],
+            "data_shape": list(self.data.shape),
+            "players": {name: p.state_dict() for name, p in self.players.items()},
+            "objective": self.objective.state_dict(), "rng": rng, "data": self.batches.state_dict(),
+            "callbacks": {cb.key: cb.state_dict() for cb in self.callbacks if cb.key},
+        }
+
+    def load_state_dict(self, state: dict) -> list[str]:
+        """Restore a checkpoint's state (see :func:`gankit.training.checkpoint.load_checkpoint`).
+
+        Returns:
+            ``"optim.<player> ...: old -> new"`` lines for optimiser settings the config changed.
+        """
+        missing = sorted(set(self.players) - set(state["players"]))
+        if missing:
+            raise ConfigError(f"the checkpoint has players {sorted(state['players'])} but objective "
+                              f"'{self.cfg.objective.name}' needs {sorted(self.players)}; resume with the run's "
+                              "own objective")
+        changes = []
+        for name, p in self.players.items():
+            changes += [f"{name}: {c}" for c in p.load_state_dict(state["players"][name])]
+        self.objective.load_state_dict(state["objective"])
+        torch.set_rng_state(state["rng"]["cpu"])
+        self.noise.set_state(state["rng"]["noise"])
+        if "cuda" in state["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        self.batches.load_state_dict(state["data"])
+        self.step = state["step"]
+        saved = state.get("callbacks", {})
+        for cb in self.callbacks:
+            if cb.key and cb.key in saved:
+                cb.load_state_dict(saved[cb.key])
+        return changes
+
+    def save_checkpoint(self, path: Optional[Path] = None) -> Path:
+        """Write the complete train state (default ``checkpoints/step-N.pt``, pruned to
+        ``train.keep_checkpoints``); other paths (``best.pt``) are not pruned."""
+        step_file = path is None
+        path = path or self.run_dir / "checkpoints" / f"step-{self.step:07d}.pt"
+        ckpt.atomic_save(self.state_dict(), path)
+        if step_file:
+            ckpt.prune_checkpoints(self.run_dir, self.cfg.train.keep_checkpoints, keep=path)
+            self.last_good_checkpoint = path
+        self.emit("on_checkpoint", self.step, path)
+        return path
+
+    # ------------------------------------------------------------------ run files
+    def write_run_files(self, argv: Optional[Sequence[str]] = None) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        ckpt.atomic_write_text(self.run_dir / "config.yaml", to_yaml(self.cfg))
+        meta = {"seed": self.cfg.train.seed, "versions": library_versions(), "device": str(self.device),
+                "command": list(argv if argv is not None else sys.argv), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "data": {"source": self.cfg.data.source, "path": self.cfg.data.path, "samples": len(self.data),
+                         "shape": list(self.data.shape), "num_classes": self.data.num_classes,
+                         "class_names": list(self.data.class_names),
+                         **{k: v for k, v in self.data.info.items() if k != "skipped"}},
+                "objective": self.cfg.objective.name, "latent": self.prior.describe(),
+                **self.objective.describe(), "custom_models": self.custom_models}
+        ckpt.atomic_write_text(self.run_dir / "meta.json", json.dumps(meta, indent=2, default=str))
+        skipped = self.data.info.get("skipped", [])
+        if skipped:
+            lines = [f"skipped {len(skipped)} unreadable file(s) (set data.strict=true to abort instead):"]
+            lines += [f"  {p}: {why}" for p, why in skipped]
+            self.log("\n".join(lines))
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self, stop_after: Optional[int] = None) -> int:
+        """Train until ``train.steps`` (or ``stop_after`` more steps, or a stop request); returns the step."""
+        t = self.cfg.train
+        end = t.steps if stop_after is None else min(t.steps, self.step + stop_after)
+        self.emit("on_fit_start")
+        window_start, window_served = time.perf_counter(), self.batches.served
+        try:
+            while self.step < end and not self.stop_reason:
+                self.train_step()
+                callbacks_start = time.perf_counter()
+                self.emit("on_step_end", self.step)
+                window_start += time.perf_counter() - callbacks_start  # keep images/s about training
+                if self.step % t.log_every == 0 or self.step == end or self.step % t.checkpoint_every == 0:
+                    elapsed = time.perf_counter() - window_start
+                    self.reporter.report("perf/images_per_s", (self.batches.served - window_served) / max(elapsed, 1e-9))
+                    for name, p in self.players.items():
+                        self.reporter.report(f"lr/{name}", p.lr)
+                    self._flush()
+                    window_start, window_served = time.perf_counter(), self.batches.served
+                if self.step % t.checkpoint_every == 0 or self.step == end:
+                    self.save_checkpoint()
+            if self.stop_reason and self.step % t.checkpoint_every and self.step != end:
+                self._flush()
+                self.save_checkpoint()
+            self.emit("on_fit_end", self.step)
+        finally:
+            self.emit("close")
+        return self.step
+
+    def _flush(self) -> None:
+        values = self.reporter.flush(self.step)
+        self.emit("on_flush", self.step, values)
+        bad = self.reporter.first_non_finite()
+        if bad is not None:
+            step, name = bad
+            last = self.last_good_checkpoint or "none saved yet"
+            raise NonFiniteLossError(
+                f"{name} became non-finite at step {step}. The last good checkpoint is {last}. "
+                "Try a lower learning rate (optim.d.lr / optim.g.lr), gradient clipping (optim.d.grad_clip), "
+                f"or a gradient penalty; then resume with: gankit train --resume {self.run_dir} optim.d.lr=...")
+        huge = {k: v for k, v in values.items() if k.startswith(("loss/", "penalty")) and isinstance(v, float)
+                and abs(v) > EXPLODING}
+        if huge and not self._warned_exploding:
+            self._warned_exploding = True
+            terms = ", ".join(f"{k}={v:.3g}" for k, v in huge.items())
+            self.log(f"gankit: warning: step {self.step}: {terms}: the losses are exploding (|loss| > {EXPLODING:g}); "
+                     "training is diverging. Lower optim.g.lr / optim.d.lr, or add optim.d.grad_clip or a penalty")
