@@ -15,10 +15,13 @@
 
 The convolutional layout follows junyanz/pytorch-CycleGAN-and-pix2pix ``models/networks.py``;
 weights are drawn from N(0, 0.02) and norm gains from N(1, 0.02) (the reference's
-``init_type="normal"``). Two deliberate differences: a conv gets a bias exactly when no
+``init_type="normal"``). Deliberate differences: a conv gets a bias exactly when no
 mean-subtracting norm follows it (the reference keeps redundant biases before instance norm and
-drops a useful one before the un-normalised innermost U-Net conv), and instance norm has a learned
-affine (gankit's :class:`~gankit.nn.norm.Norm`; the reference's has none).
+drops useful ones before the un-normalised outermost and innermost U-Net encoder convs); instance
+norm has a learned affine (gankit's :class:`~gankit.nn.norm.Norm`; the reference's has none); and
+U-Net dropout sits on the innermost decoder levels as the paper's appendix says, where the reference
+code puts it on the ``num_downs - 5`` levels just outside the innermost one (for ``unet_256``: levels
+2-4 counted from the bottom instead of 1-3).
 """
 
 from __future__ import annotations
@@ -202,7 +205,7 @@ class UnetLevel(nn.Module):
         if self.inner is not None:
             h = self.inner(h)
         h = self.up(h)
-        return h if self.outermost else torch.cat([torch.zeros_like(x), h], dim=1)
+        return h if self.outermost else torch.cat([x, h], dim=1)
 
 
 @TRANSLATORS.register("unet")
