@@ -224,9 +224,9 @@ def test_unpaired_folder_errors(cyclegan_root, tmp_path):
     ({"a": {"source": "mnist5k"}, "b": {"source": "unpaired"}}, r"data\.args\.b\.source cannot be 'unpaired'"),
     ({"a": {"source": "mnist5k"}, "b": {"source": "mnist-pairs"}}, r"data\.args\.b\.source 'mnist-pairs' gives two "
                                                                     r"domains itself"),
-    ({"a": {"source": "mnist5k"}, "b": {"source": "ring", "args": {"n": 10}}}, r"domain A \(mnist5k\) has samples of shape "
-                                                             r"\(1, 32, 32\) but domain B \(ring\) has \(2,\); both "
-                                                             r"domains must be images of one shape"),
+    ({"a": {"source": "mnist5k"}, "b": {"source": "ring", "args": {"n": 10}}},
+     r"domain A \(mnist5k\) has samples of shape \(1, 32, 32\) but domain B \(ring\) has \(2,\); both domains must "
+     r"be images of one shape"),
 ])
 def test_unpaired_source_errors(args, match):
     with pytest.raises(ConfigError, match=match):
@@ -314,9 +314,9 @@ def test_paired_folder_errors(pix2pix_root):
     (pix2pix_root / "B" / "0001.bmp").unlink()
     (pix2pix_root / "B" / "0003.bmp").unlink()
     _save(pix2pix_root / "B" / "extra.png", EDGES[0])
-    with pytest.raises(ConfigError, match=r"2 image\(s\) in .*A have no partner in .*B \(e\.g\. 0001\.png, 0003\.png\); "
-                                          r"1 image\(s\) in .*B have no partner in .*A \(e\.g\. extra\.png\)\. Pairs "
-                                          r"are matched by file name without the extension"):
+    with pytest.raises(ConfigError, match=r"2 image\(s\) in .*A have no partner in .*B \(e\.g\. 0001\.png, "
+                                          r"0003\.png\); 1 image\(s\) in .*B have no partner in .*A \(e\.g\. "
+                                          r"extra\.png\)\. Pairs are matched by file name without the extension"):
         build_dataset("paired", req)
     _save(pix2pix_root / "A" / "0000.jpg", EDGES[0])
     with pytest.raises(ConfigError, match=r"A holds both 0000\.jpg and 0000\.png: pairs are matched by file name "
@@ -325,8 +325,8 @@ def test_paired_folder_errors(pix2pix_root):
 
 
 def test_paired_size_memory_and_layout_errors(pix2pix_root, tmp_path):
-    with pytest.raises(ConfigError, match=r"the 4 pairs in .* need about 0\.00146 MiB, more than data\.max_memory_mb=0.*"
-                                          r"raise data\.max_memory_mb, lower data\.resolution"):
+    with pytest.raises(ConfigError, match=r"the 4 pairs in .* need about 0\.00146 MiB, more than "
+                                          r"data\.max_memory_mb=0.*raise data\.max_memory_mb, lower data\.resolution"):
         build_dataset("paired", DataRequest(path=str(pix2pix_root), resolution=8, max_memory_mb=0))
     with pytest.raises(ConfigError, match=r"'paired' holds its pairs in memory.*set data\.in_memory to null or true"):
         build_dataset("paired", DataRequest(path=str(pix2pix_root), in_memory=False))

@@ -5,9 +5,10 @@ Layouts of ``data.path``:
 - Two folders (default): ``A/`` (inputs) and ``B/`` (targets) under ``data.path``
   (``data.args.a_dir`` / ``b_dir`` name others, e.g. ``A/train``), paired by file name without the
   extension (``A/0001.png`` with ``B/0001.jpg``; sub-folders are part of the name). Every file
-  needs its partner; an unreadable file (skipped unless ``data.strict``) drops its pair. Each side
-  is read by the ``image-folder`` source (pixel policy, cache), so each side is resized and
-  centre-cropped on its own: pairs must share an aspect ratio.
+  needs its partner; an unreadable file (skipped unless ``data.strict``) drops its pair. Pairs
+  come in the sorted order of their names. Each side is read by the ``image-folder`` source (pixel
+  policy, cache), so each side is resized and centre-cropped on its own: pairs must share an
+  aspect ratio.
 - One folder of side-by-side images (``data.args.side_by_side: true``, the layout of the pix2pix
   data sets such as facades and edges2shoes): the left half of each image is A, the right half B.
   All images must share one size with an even width.
@@ -26,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from pathlib import Path, PurePosixPath
-from typing import Optional
 
 import numpy as np
 import torch
@@ -201,7 +201,7 @@ def _from_folders(root: Path, a_dir: str, b_dir: str, req: DataRequest, cache: b
                       f"be read (listed in info['skipped'])", stacklevel=2)
     if not common:
         raise ConfigError(f"no pair in {root} has both images readable (first unreadable: {skipped[0][0]})")
-    x, target = (sides[s][0][torch.tensor([sides[s][1][k] for k in (common if s == "a" else common[::-1])])] for s in ("a", "b"))
+    x, target = (sides[s][0][torch.tensor([sides[s][1][k] for k in common])] for s in ("a", "b"))
     _check_sizes(tuple(x.shape[2:]), tuple(target.shape[2:]), req, f"the images in {folders['a']}",
                  f"those in {folders['b']}")
     return x, target, {"root": str(root), "a_dir": str(folders["a"]), "b_dir": str(folders["b"]), "skipped": skipped,
