@@ -12,6 +12,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import warnings
 
 from gankit.registry import ConfigError
 
@@ -30,6 +31,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """One clean line per warning (no source path or code line): ``gankit: warning: ...``."""
+    from gankit.config import ConfigNote
+
+    kind = "note" if issubclass(category, ConfigNote) else "warning"
+    print(f"gankit: {kind}: {message}", file=file or sys.stderr)
+
+
+def _os_error_message(e: OSError) -> str:
+    """An OSError (disk full, read-only or missing place) with the path and what to do."""
+    import errno
+
+    where = " -> ".join(str(p) for p in (e.filename, e.filename2) if p is not None)
+    what = e.strerror or str(e)
+    fixes = {
+        errno.ENOSPC: "the disk is full: free some space or write to another disk",
+        errno.EDQUOT: "the disk quota is exhausted: free some space or write elsewhere",
+        errno.EROFS: "that file system is read-only: choose a writable location",
+        errno.EACCES: "check the permissions, or choose a location you can write to",
+        errno.EPERM: "check the permissions, or choose a location you can write to",
+        errno.EISDIR: "a folder is in the way: give a file name",
+        errno.ENOTDIR: "a file is in the way where a folder is needed: choose another path",
+    }
+    fix = fixes.get(e.errno, "check the path and try again")
+    return f"{where}: {what}; {fix}" if where else f"{what}; {fix}"
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -38,24 +66,35 @@ def main(argv=None) -> int:
         return 2
     from gankit.training.loop import RunError
 
-    try:
-        return int(args._run(args) or 0)
-    except KeyboardInterrupt:  # outside training (start-up, evaluation...): nothing half-written is kept
-        print("gankit: interrupted", file=sys.stderr)
-        return 130
-    except RunError as e:  # the run stopped; the message says what was saved and how to resume
-        if os.environ.get("GANKIT_DEBUG"):
-            raise
-        print(f"gankit: error: {e}", file=sys.stderr)
-        return 1
-    except (ConfigError, FileNotFoundError) as e:
-        print(f"gankit: error: {e}", file=sys.stderr)
-        return 2
-    except ValueError as e:  # bad input found past the config (a damaged checkpoint, a wrong file)
-        if os.environ.get("GANKIT_DEBUG"):
-            raise
-        print(f"gankit: error: {e}\n(set GANKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
-        return 2
+    debug = bool(os.environ.get("GANKIT_DEBUG"))
+    with warnings.catch_warnings():  # restores the hook when main() returns (in-process callers, tests)
+        if not debug:
+            warnings.showwarning = _show_warning
+        try:
+            return int(args._run(args) or 0)
+        except KeyboardInterrupt:  # outside training (start-up, evaluation...): nothing half-written is kept
+            print("gankit: interrupted", file=sys.stderr)
+            return 130
+        except RunError as e:  # the run stopped; the message says what was saved and how to resume
+            if debug:
+                raise
+            print(f"gankit: error: {e}", file=sys.stderr)
+            return 1
+        except (ConfigError, FileNotFoundError) as e:
+            if debug:
+                raise
+            print(f"gankit: error: {e}", file=sys.stderr)
+            return 2
+        except ValueError as e:  # bad input found past the config (a damaged checkpoint, a wrong file)
+            if debug:
+                raise
+            print(f"gankit: error: {e}\n(set GANKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
+            return 2
+        except OSError as e:  # a full disk, a read-only or unreadable place met while working
+            if debug:
+                raise
+            print(f"gankit: error: {_os_error_message(e)}\n(set GANKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

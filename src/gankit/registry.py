@@ -91,6 +91,8 @@ def check_arguments(fn: Callable, args: Mapping[str, Any], where: str, exclude=(
         if key in exclude:
             raise ConfigError(f"{where}.{key} is set by gankit itself and cannot be configured; remove it")
         if key not in valid and not accepts_any:
+            if not valid:
+                raise ConfigError(f"unknown setting {where}.{key}: {where} takes no settings here; remove {key}")
             raise ConfigError(
-                f"unknown setting {where}.{key}.{closest(key, valid)} Valid settings: {', '.join(valid) or '(none)'}"
+                f"unknown setting {where}.{key}.{closest(key, valid)} Valid settings: {', '.join(valid)}"
             )

@@ -210,7 +210,7 @@ def _check_optimizers(cfg: DictConfig) -> None:
             value = _plain(opt[field_name])
             if opt.name in known and opt.name not in users and value != getattr(defaults, field_name):
                 raise ConfigError(f"optim.{side}.{field_name}={value} has no effect with optim.{side}.name={opt.name} "
-                                  f"(only {' / '.join(users)} use it); remove the setting, or choose "
+                                  f"(only {' / '.join(users)} {'uses' if len(users) == 1 else 'use'} it); remove the setting, or choose "
                                   f"optim.{side}.name={users[0]}")
 
 
@@ -270,6 +270,37 @@ def check_output_folder(path: str | Path, setting: str) -> Path:
         raise ConfigError(f"{setting}={path} cannot be written: creating a folder in {base} failed "
                           f"({e.strerror or e}); choose a writable location for {setting} (or fix the permissions "
                           f"of {base})") from None
+    return path
+
+
+def check_output_file(path: str | Path, setting: str, example: str = "samples.png") -> Path:
+    """Check that a file can be written at ``path`` (its folder is created if missing) before the work.
+
+    Args:
+        path: the file gankit will write (atomically, creating missing parent folders).
+        setting: the option that named it (``--out``), for the message.
+        example: a file name to suggest when ``path`` is a folder.
+
+    Returns:
+        The path, with ``~`` expanded.
+    """
+    import os
+    import uuid
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"{setting} {path} is a folder; give a file name, e.g. {setting} {path / example}")
+    base = _nearest_existing(path.parent)
+    if not base.is_dir():
+        raise ConfigError(f"{setting} {path}: {base} is a file, so it cannot hold {path.name}; choose another "
+                          f"location for {setting}")
+    probe = base / f".gankit-write-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as e:
+        raise ConfigError(f"{setting} {path} cannot be written: {base} refuses new files ({e.strerror or e}); "
+                          f"choose a writable location for {setting}") from None
     return path
 
 

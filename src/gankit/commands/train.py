@@ -31,6 +31,9 @@ def run(args) -> int:
     else:
         cfg = load_config(args.preset, args.config, args.overrides)
         if args.print_config:
+            from gankit.validate import check_components
+
+            check_components(cfg, run_dir=args.out)
             print(to_yaml(cfg))
             return 0
         result = train(cfg=cfg, run_dir=args.out, quiet=args.quiet, argv=argv)
