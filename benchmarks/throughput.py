@@ -30,7 +30,8 @@ from PIL import Image
 from gankit.config import load_config
 from gankit.data import DataRequest, build_dataset
 from gankit.models import build_discriminator, build_generator
-from gankit.training.trainer import Trainer
+from gankit.callbacks import default_callbacks
+from gankit.training.loop import Trainer
 
 
 class TextbookMNIST(torch.utils.data.Dataset):
@@ -85,10 +86,11 @@ class TextbookLoop:
 
 
 class GankitLoop:
-    """gankit's Trainer, advanced ``n`` steps at a time."""
+    """gankit's Trainer with the callbacks of a real run, advanced ``n`` steps at a time."""
 
     def __init__(self, cfg, folder: str):
-        self.trainer = Trainer(cfg, folder, quiet=True)
+        torch.manual_seed(cfg.train.seed)
+        self.trainer = Trainer(cfg, folder, callbacks=default_callbacks(cfg, folder, quiet=True), quiet=True)
         self.trainer.write_run_files([])
 
     def run(self, n: int) -> None:

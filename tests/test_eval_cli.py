@@ -65,7 +65,8 @@ def _run_folder(root):
     G = _generator()
     run = root / "run"
     atomic_save({"format": FORMAT, "step": 10, "config": to_yaml(_config()), "num_classes": 0,
-                 "data_shape": [1, 8, 8], "G": G.state_dict(), "G_ema": None}, run / "checkpoints" / "step-0000010.pt")
+                 "data_shape": [1, 8, 8], "players": {"G": {"module": G.state_dict(), "ema": None}}},
+                run / "checkpoints" / "step-0000010.pt")
     return run, G
 
 

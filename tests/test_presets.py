@@ -153,7 +153,7 @@ def test_weight_clipping_holds_in_the_saved_critic(preset_run):
     D = build_discriminator(cfg.model.d.name, dict(cfg.model.d.args), tuple(state["data_shape"]),
                             state["num_classes"])
     names = [n for n, _ in D.named_parameters()]  # parameters only: batch-norm running stats are not clipped
-    assert names and set(names) <= state["D"].keys()
-    largest = max(float(state["D"][n].abs().max()) for n in names)
+    assert names and set(names) <= state["players"]["D"]["module"].keys()
+    largest = max(float(state["players"]["D"]["module"][n].abs().max()) for n in names)
     # Clipping was binding (the initial weights exceed 0.01) and nothing escaped it.
     assert largest == float(torch.tensor(clip, dtype=torch.float32))

@@ -23,7 +23,7 @@ def test_eval_every_reports_metrics_and_keeps_the_best_checkpoint(tmp_path, tiny
     assert files["step-0000004.json"]["protocol"]["samples"]["n_fake"] == 40
     best = ckpt.load_checkpoint(run / "checkpoints" / "best.pt")
     best_step = min(fids, key=fids.get)
-    assert best["best"] == {"step": best_step, "metric": "fid", "value": pytest.approx(fids[best_step])}
+    assert best["callbacks"]["evaluation"]["best"] == {"step": best_step, "metric": "fid", "value": pytest.approx(fids[best_step])}
     assert best["step"] == best_step
 
 

@@ -8,7 +8,11 @@ from PIL import Image
 import gankit
 from gankit.cli import main
 from gankit.training.checkpoint import load_run_generator
-from gankit.viz.grid import noise
+
+def noise(n, z_dim, seed):
+    """gankit's fixed noise for a generator without a prior: a CPU standard gaussian seeded with ``seed``."""
+    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,12 @@ import torch
 from PIL import Image
 
 from gankit.models import build_generator
-from gankit.viz.grid import class_grid, make_grid, noise, sample, save_grid
+from gankit.viz.grid import class_grid, make_grid, sample, save_grid
+
+def noise(n, z_dim, seed):
+    """gankit's fixed noise for a generator without a prior: a CPU standard gaussian seeded with ``seed``."""
+    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+
 
 
 @pytest.fixture(autouse=True)

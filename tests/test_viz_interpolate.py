@@ -7,8 +7,12 @@ import torch
 from torch import nn
 
 from gankit.models import build_generator
-from gankit.viz.grid import noise
 from gankit.viz.interpolate import class_interpolation, lerp, seed_interpolation, slerp
+
+def noise(n, z_dim, seed):
+    """gankit's fixed noise for a generator without a prior: a CPU standard gaussian seeded with ``seed``."""
+    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+
 
 
 @pytest.fixture(autouse=True)

@@ -9,16 +9,8 @@ from typing import Optional
 import torch
 from PIL import Image
 
+from gankit.priors import latents
 from gankit.viz.io import save_image
-
-
-def noise(n: int, z_dim: int, seed: int) -> torch.Tensor:
-    """The gankit-wide fixed noise: ``randn(n, z_dim)`` from a generator seeded with ``seed``.
-
-    Returns:
-        float32 ``[n, z_dim]`` on the CPU (the same numbers on every machine).
-    """
-    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(int(seed)))
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -99,7 +91,7 @@ def generate(G: torch.nn.Module, z: torch.Tensor, y: Optional[torch.Tensor] = No
 
     Args:
         G: generator obeying the gankit contract (``G(z, y)``).
-        z: ``[N, G.z_dim]`` noise.
+        z: ``[N, G.z_dim]`` latents.
         y: ``[N]`` int64 labels for conditional generators, else None.
         batch_size: samples per forward pass (bounds memory).
 
@@ -116,7 +108,7 @@ def generate(G: torch.nn.Module, z: torch.Tensor, y: Optional[torch.Tensor] = No
 
 
 def sample(G: torch.nn.Module, n: int, seed: int = 0, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Draw ``n`` samples from fixed noise (``noise(n, G.z_dim, seed)``).
+    """Draw ``n`` samples from fixed noise (``gankit.priors.latents(G, n, seed)``: G's prior).
 
     Args:
         G: generator; for a conditional one (``G.num_classes > 0``) labels default to ``i % num_classes``.
@@ -130,7 +122,7 @@ def sample(G: torch.nn.Module, n: int, seed: int = 0, labels: Optional[torch.Ten
     num_classes = int(getattr(G, "num_classes", 0) or 0)
     if labels is None and num_classes > 0:
         labels = torch.arange(n) % num_classes
-    return generate(G, noise(n, G.z_dim, seed), labels), labels
+    return generate(G, latents(G, n, seed), labels), labels
 
 
 def class_grid(G: torch.nn.Module, n_per_class: int, seed: int = 0) -> torch.Tensor:
@@ -151,6 +143,6 @@ def class_grid(G: torch.nn.Module, n_per_class: int, seed: int = 0) -> torch.Ten
         raise ValueError("class_grid needs a conditional generator (G.num_classes > 0); use sample() instead")
     if n_per_class <= 0:
         raise ValueError(f"n_per_class must be > 0, got {n_per_class}")
-    z = noise(n_per_class, G.z_dim, seed).repeat(num_classes, 1)
+    z = latents(G, n_per_class, seed).repeat(num_classes, 1)
     y = torch.arange(num_classes).repeat_interleave(n_per_class)
     return generate(G, z, y)

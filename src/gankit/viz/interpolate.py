@@ -6,12 +6,13 @@ from typing import List, Optional, Sequence
 
 import torch
 
-from gankit.viz.grid import generate, noise
+from gankit.priors import latents
+from gankit.viz.grid import generate
 
 MODES = ("lerp", "slerp")
 
 # Kernels may round differently for different batch sizes; generating one image per forward pass
-# makes every end point bit-identical to its seed's own sample G(noise(1, z_dim, seed)).
+# makes every end point bit-identical to its seed's own sample G(latents(G, 1, seed)).
 _ONE_AT_A_TIME = 1
 
 
@@ -71,13 +72,14 @@ def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int, mode: str = "slerp
     return (slerp if mode == "slerp" else lerp)(a, b, steps)
 
 
-def seed_latents(seeds: Sequence[int], z_dim: int) -> torch.Tensor:
-    """One latent per seed: ``noise(1, z_dim, seed)[0]``, so seed s is sample ``noise(1, z_dim, s)``.
+def seed_latents(seeds: Sequence[int], G: torch.nn.Module) -> torch.Tensor:
+    """One latent of ``G``'s prior per seed: ``latents(G, 1, seed)[0]``, so seed s is the sample of
+    ``latents(G, 1, s)``.
 
     Returns:
-        ``[len(seeds), z_dim]``.
+        ``[len(seeds), prior.dim]``.
     """
-    return torch.cat([noise(1, z_dim, s) for s in seeds])
+    return torch.cat([latents(G, 1, s) for s in seeds])
 
 
 def _check_image_generator(G: torch.nn.Module) -> None:
@@ -125,7 +127,7 @@ def seed_interpolation(G: torch.nn.Module, seeds: Sequence[int], steps: int = 8,
     _check_image_generator(G)
     if len(seeds) < 2:
         raise ValueError(f"give at least two seeds to interpolate between, got {list(seeds)}")
-    z_ends = seed_latents(seeds, G.z_dim)
+    z_ends = seed_latents(seeds, G)
     z = torch.cat([interpolate(z_ends[i], z_ends[i + 1], steps, mode) for i in range(len(seeds) - 1)])
     row_y = _row_labels(G, len(seeds) - 1, labels)
     y = None if row_y is None else row_y.repeat_interleave(steps)
@@ -157,7 +159,7 @@ def class_interpolation(G: torch.nn.Module, seeds: Sequence[int], classes: Seque
     _check_classes(classes, num_classes)
     t_row = _weights(steps).float()
     z_rows, a_rows, b_rows = [], [], []
-    for z in seed_latents(seeds, G.z_dim):
+    for z in seed_latents(seeds, G):
         for a, b in zip(classes[:-1], classes[1:]):
             z_rows.append(z[None].expand(steps, -1))
             a_rows.append(torch.full((steps,), int(a)))
