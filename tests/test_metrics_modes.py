@@ -6,17 +6,9 @@ import pytest
 import torch
 
 from gankit.data.sources.toy2d import modes_of
-from gankit.metrics import clear_memory_cache, evaluate
+from gankit.metrics import evaluate
 from gankit.metrics.modes import histogram_metrics, kl_to_uniform, mode_metrics
 from gankit.registry import ConfigError
-
-@pytest.fixture(autouse=True)
-def fresh_extractors():
-    """evaluate() memoises extractors per process by name and options, not by the run's data, so a
-    test on one mixture must not see the extractor built for another."""
-    clear_memory_cache()
-    yield
-    clear_memory_cache()
 
 
 # The 2-D probability mass within 3 standard deviations of an isotropic Gaussian: 1 - exp(-9/2).
@@ -159,3 +151,24 @@ def test_modes_metric_needs_a_ring_or_grid_run(tmp_path, monkeypatch):
     G = MixtureGenerator(*modes_of("ring"))
     with pytest.raises(ConfigError, match="ring, grid"):
         evaluate(G, ["modes"], data_cfg={"source": "mnist5k"}, n_samples=10)
+
+
+def test_one_process_evaluates_ring_then_grid_against_each_runs_own_modes(tmp_path, monkeypatch):
+    """The extractor built for one run's data (ring centres, sigma 0.01) must not serve the next run
+    (grid, or another data.args.std) in the same process: the reuse key covers the reference."""
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path))
+    ring, ring_sigma = modes_of("ring")
+    grid, grid_sigma = modes_of("grid")
+    on_ring = evaluate(MixtureGenerator(ring, ring_sigma), ["modes"], n_samples=2500, seed=3,
+                       data_cfg={"source": "ring", "resolution": None, "args": {"n": 1000}})
+    on_grid = evaluate(MixtureGenerator(grid, grid_sigma), ["modes"], n_samples=2500, seed=3,
+                       data_cfg={"source": "grid", "resolution": None, "args": {"n": 1000}})
+    wide_ring = evaluate(MixtureGenerator(ring, 0.02), ["modes"], n_samples=2500, seed=3,
+                         data_cfg={"source": "ring", "resolution": None, "args": {"n": 1000, "std": 0.02}})
+    z = torch.randn(2500, 3, generator=torch.Generator().manual_seed(3))
+    assert on_ring["modes"] == 8.0
+    assert on_grid == {k: pytest.approx(v, rel=1e-12)
+                       for k, v in mode_metrics(MixtureGenerator(grid, grid_sigma)(z), grid, grid_sigma).items()}
+    assert on_grid["modes"] == 25.0
+    assert wide_ring["hq_percent"] == pytest.approx(
+        mode_metrics(MixtureGenerator(ring, 0.02)(z), ring, 0.02)["hq_percent"], rel=1e-12)

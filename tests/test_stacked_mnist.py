@@ -7,19 +7,10 @@ import pytest
 import torch
 
 from gankit.data import DataRequest, build_dataset
-from gankit.metrics import clear_memory_cache, evaluate
+from gankit.metrics import evaluate
 from gankit.metrics.classifier import get_classifier
 from gankit.metrics.stacked import stacked_labels, stacked_mode_metrics
 from gankit.registry import ConfigError
-
-@pytest.fixture(autouse=True)
-def fresh_extractors():
-    """evaluate() memoises extractors per process by name and options, not by the run's data, so a
-    test on one mixture must not see the extractor built for another."""
-    clear_memory_cache()
-    yield
-    clear_memory_cache()
-
 
 SHARED_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 RES = 16  # small digits keep the real-classifier tests fast

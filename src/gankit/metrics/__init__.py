@@ -22,7 +22,7 @@ Feature extractors: ``inception`` (torch-fidelity's TF-compatible InceptionV3), 
 
 from gankit.metrics.base import (DEFAULT_EXTRACTOR, FEATURE_EXTRACTORS, METRICS, FeatureExtractor,  # noqa: F401
                                  MetricResult, MetricSpec, ReferenceSpec, metric_direction, metric_spec,
-                                 register_metric)
+                                 reference_free, register_metric)
 from gankit.metrics.evaluate import MetricContext, clear_memory_cache, evaluate  # noqa: F401
 
 

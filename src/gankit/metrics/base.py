@@ -6,7 +6,9 @@ through feature extractors, computed once and shared by all metrics) plus its ow
 and returns :class:`MetricResult`: named floats and a record of how they were computed.
 
 A *feature extractor* is a builder registered in ``FEATURE_EXTRACTORS`` with the signature
-``fn(device, reference: ReferenceSpec, **options) -> FeatureExtractor``.
+``fn(device, reference: ReferenceSpec, **options) -> FeatureExtractor``. Built extractors are
+reused within a process for the same name, options, device and reference; a builder whose result
+does not depend on the reference says so with :func:`reference_free`, and is then shared by all.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from gankit.registry import Registry
 
 METRICS = Registry("metric")
 FEATURE_EXTRACTORS = Registry("feature extractor")
+
+def reference_free(builder: Callable) -> Callable:
+    """Mark a feature-extractor builder whose extractor ignores ``reference`` (fixed weights such as
+    Inception): evaluations of different data sets then share one instance instead of one each."""
+    builder.reference_free = True
+    return builder
+
 
 # The role a metric gives as its extractor to mean "the evaluation's main extractor"
 # (eval.args.extractor, Inception by default).

@@ -137,8 +137,15 @@ def reference_spec(data_cfg: Any, n_real: Optional[int] = None) -> ReferenceSpec
 
 def get_extractor(name: str, options: Optional[Mapping[str, Any]], device,
                   reference: ReferenceSpec) -> FeatureExtractor:
-    """Build (or reuse, per process) a registered feature extractor."""
-    key = canonical_json([name, dict(options or {}), str(device), reference if name == "classifier" else None])
+    """Build (or reuse, per process) a registered feature extractor.
+
+    The reuse key is everything the builder receives: name, options, device and the reference data
+    (mode centres, a trained classifier... depend on the run's data), unless the builder declares
+    with :func:`~gankit.metrics.base.reference_free` that it ignores the reference (Inception).
+    """
+    builder = FEATURE_EXTRACTORS.get(name)
+    ref = None if getattr(builder, "reference_free", False) else reference
+    key = canonical_json([name, dict(options or {}), str(device), ref])
     if key not in _EXTRACTORS:
         _EXTRACTORS[key] = FEATURE_EXTRACTORS.build(name, options, where=f"eval.args.extractors.{name}",
                                                     device=device, reference=reference)

@@ -13,7 +13,7 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from gankit.metrics.base import FEATURE_EXTRACTORS, FeatureExtractor, ReferenceSpec
+from gankit.metrics.base import FEATURE_EXTRACTORS, FeatureExtractor, ReferenceSpec, reference_free
 from gankit.registry import ConfigError
 
 
@@ -71,6 +71,7 @@ class TinyExtractor(FeatureExtractor):
 
 
 @FEATURE_EXTRACTORS.register("tiny")
+@reference_free
 def build_tiny(device, reference: ReferenceSpec, dim: int = 16, num_logits: int = 10, seed: int = 0) -> TinyExtractor:
     """A fixed random conv net (features ``[N, dim]``, logits ``[N, num_logits]``): tests and smoke checks."""
     if dim <= 0 or num_logits <= 0:
@@ -94,6 +95,7 @@ class RawExtractor(FeatureExtractor):
 
 
 @FEATURE_EXTRACTORS.register("raw")
+@reference_free
 def build_raw(device, reference: ReferenceSpec) -> RawExtractor:
     """The samples themselves (2-D toy data; pixel space for images)."""
     return RawExtractor()

@@ -27,7 +27,7 @@ from typing import Optional, Tuple
 
 import torch
 
-from gankit.metrics.base import FEATURE_EXTRACTORS, FeatureExtractor, ReferenceSpec
+from gankit.metrics.base import FEATURE_EXTRACTORS, FeatureExtractor, ReferenceSpec, reference_free
 from gankit.metrics.cache import cache_root
 from gankit.metrics.extractors import to_rgb
 from gankit.registry import ConfigError
@@ -141,6 +141,7 @@ class InceptionExtractor(FeatureExtractor):
 
 
 @FEATURE_EXTRACTORS.register("inception")
+@reference_free
 def build_inception(device, reference: ReferenceSpec, weights: Optional[str] = None) -> InceptionExtractor:
     """TF-compatible InceptionV3 through torch-fidelity (2048-d pool3 features, 1008 logits)."""
     return InceptionExtractor(device, weights)
