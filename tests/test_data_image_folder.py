@@ -15,6 +15,8 @@ from gankit.data.sources import image_folder as image_folder_module
 from gankit.data.transforms import to_resolution
 from gankit.registry import ConfigError
 
+from badfiles import make_unreadable, png_bytes, png_with_library_warning
+
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (8, 8, 3), dtype=np.uint8)
@@ -109,7 +111,8 @@ def test_cache_round_trip(folder, cache_root):
         first = build_dataset("image-folder", req)
     assert first.info["cached"] is False and Path(first.info["cache_file"]).parent == cache_root / "image-folder"
     assert Path(first.info["cache_file"]).is_file()
-    second = build_dataset("image-folder", req)
+    with pytest.warns(UserWarning, match="skipped 1 unreadable"):  # a cached skip is still reported
+        second = build_dataset("image-folder", req)
     assert second.info["cached"] is True
     assert torch.equal(second.x, first.x) and torch.equal(second.y, first.y)
     assert second.info["skipped"] == first.info["skipped"] and second.class_names == first.class_names
@@ -226,6 +229,51 @@ def test_layout_errors(tmp_path, cache_root):
     empty.mkdir()
     with pytest.raises(ConfigError, match="holds no images"):
         build_dataset("image-folder", DataRequest(path=str(empty)))
+
+
+def test_unreadable_sub_folder_is_an_error_naming_it(tmp_path, cache_root, monkeypatch):
+    root = tmp_path / "classes"
+    _save(root / "cats" / "a.png", Image.fromarray(GREY, "L"))
+    _save(root / "dogs" / "b.png", Image.fromarray(GREY, "L"))
+    make_unreadable(root / "dogs", monkeypatch)
+    # Skipping it would train on one class while the layout says two: stop, name it, say how to fix it.
+    with pytest.raises(ConfigError, match=r"cannot read the folder .*dogs inside data\.path=.*Permission denied.*"
+                                          r"chmod -R u\+rX .* or move it out of data\.path"):
+        build_dataset("image-folder", DataRequest(path=str(root)))
+
+
+def test_a_skipped_file_repaired_in_place_is_read_again(tmp_path, cache_root):
+    """The cache key holds names, sizes and times; a file that was unreadable and is repaired with
+    the same size and time (permissions fixed, a copy that keeps the time) must not stay skipped."""
+    root = tmp_path / "images"
+    _save(root / "a.png", Image.fromarray(GREY, "L"))
+    good = png_bytes(255 - GREY)
+    broken = root / "b.png"
+    broken.write_bytes(b"X" + good[1:])  # same size, bad signature
+    os.utime(broken, ns=(10**18, 10**18))
+    req = DataRequest(path=str(root), resolution=None)
+    with pytest.warns(UserWarning, match="skipped 1 unreadable"):
+        first = build_dataset("image-folder", req)
+    assert len(first) == 1 and [Path(p).name for p, _ in first.info["skipped"]] == ["b.png"]
+    broken.write_bytes(good)
+    os.utime(broken, ns=(10**18, 10**18))
+    repaired = build_dataset("image-folder", req)
+    assert len(repaired) == 2 and repaired.info["skipped"] == [] and repaired.info["cached"] is False
+    assert torch.equal(repaired.x[1, 0], torch.from_numpy(255 - GREY))
+    assert build_dataset("image-folder", req).info["cached"] is True  # the new cache serves the next run
+
+
+def test_image_library_warnings_become_one_line(tmp_path, cache_root, recwarn):
+    root = tmp_path / "images"
+    root.mkdir()
+    for k in range(3):
+        (root / f"odd{k}.png").write_bytes(png_with_library_warning(GREY))
+    _save(root / "plain.png", Image.fromarray(GREY, "L"))
+    ds = build_dataset("image-folder", DataRequest(path=str(root), resolution=None))
+    assert len(ds) == 4 and torch.equal(ds.x[0, 0], torch.from_numpy(GREY))
+    messages = [str(w.message) for w in recwarn]
+    assert len(messages) == 1, messages  # not one raw Pillow warning per file
+    assert "warned about 3 of 4 file(s)" in messages[0] and "odd0.png: Invalid APNG" in messages[0]
 
 
 def test_worker_pool_matches_serial(folder, cache_root, monkeypatch):

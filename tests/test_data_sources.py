@@ -138,6 +138,17 @@ def test_mnist_idx_errors(tmp_path, idx_folder):
         build_dataset("mnist-idx", DataRequest())
 
 
+@pytest.mark.parametrize("damage", ["truncated", "garbled"])
+def test_mnist_idx_damaged_gzip_names_the_file_and_the_fix(idx_folder, damage):
+    folder = idx_folder[0]
+    path = folder / "train-images-idx3-ubyte.gz"
+    blob = path.read_bytes()
+    # A download cut short, or bytes changed after the gzip header (both were raw tracebacks).
+    path.write_bytes(blob[: len(blob) // 2] if damage == "truncated" else blob[:10] + bytes(len(blob) - 10))
+    with pytest.raises(ConfigError, match=r"train-images-idx3-ubyte\.gz is a damaged gzip file.*download it again"):
+        build_dataset("mnist-idx", DataRequest(path=str(folder)))
+
+
 @pytest.mark.skipif(not (SHARED / "mnist" / "t10k-images-idx3-ubyte.gz").is_file(), reason="shared MNIST absent")
 def test_mnist_idx_real_test_split():
     ds = build_dataset("mnist-idx", DataRequest(path=str(SHARED / "mnist"), resolution=None), {"split": "test"})

@@ -91,15 +91,21 @@ def list_images(root: Path) -> list:
         if real in seen:
             continue
         seen.add(real)
-        with os.scandir(path) as it:
-            for e in it:
-                if e.name.startswith("."):
-                    continue
-                if e.is_dir():
-                    stack.append((rel_dir + e.name + "/", e.path))
-                elif os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS and e.is_file():
-                    st = e.stat()
-                    entries.append((rel_dir + e.name, st.st_size, st.st_mtime_ns))
+        try:
+            with os.scandir(path) as it:
+                for e in it:
+                    if e.name.startswith("."):
+                        continue
+                    if e.is_dir():
+                        stack.append((rel_dir + e.name + "/", e.path))
+                    elif os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS and e.is_file():
+                        st = e.stat()
+                        entries.append((rel_dir + e.name, st.st_size, st.st_mtime_ns))
+        except OSError as e:
+            # Skipping it would silently drop a class (or part of one): stop and name the folder.
+            where = f"the folder {path} inside data.path={root}" if rel_dir else f"data.path={root}"
+            raise ConfigError(f"cannot read {where} ({e.strerror or e}); make it readable (e.g. chmod -R u+rX "
+                              f"'{path}') or move it out of data.path") from None
     entries.sort()
     return entries
 
@@ -210,8 +216,16 @@ def fit_resolution(img: Image.Image, resolution: int) -> Image.Image:
     return img
 
 
+def _first_warning(caught: list) -> Optional[str]:
+    """The first warning the image library raised while reading a file, as one line (or None)."""
+    return str(caught[0].message).splitlines()[0] if caught else None
+
+
 def decode_image(path: str, resolution: Optional[int], mode: Optional[str]) -> tuple:
     """Decode one file following the module's pixel policy.
+
+    Pillow's warnings (odd palettes, damaged EXIF...) are caught here, in the worker that decodes,
+    and returned: the caller reports them as one line instead of raw warnings with source lines.
 
     Args:
         path: the image file.
@@ -219,8 +233,16 @@ def decode_image(path: str, resolution: Optional[int], mode: Optional[str]) -> t
         mode: ``"L"``, ``"RGB"``, or None for the image's natural mode (grey stays 1 channel).
 
     Returns:
-        ``(uint8 [H, W, C] array, None)``, or ``(None, reason)`` when the file cannot be read.
+        ``(uint8 [H, W, C] array, None, warning or None)``, or ``(None, reason, warning or None)``
+        when the file cannot be read.
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        arr, reason = _decode(path, resolution, mode)
+    return arr, reason, _first_warning(caught)
+
+
+def _decode(path: str, resolution: Optional[int], mode: Optional[str]) -> tuple:
     try:
         with Image.open(path) as img:
             if resolution is not None:
@@ -247,16 +269,19 @@ def probe_image(path: str) -> tuple:
     """Read only the header of one file.
 
     Returns:
-        ``((natural mode "L"/"RGB", (height, width) after EXIF rotation), None)`` or ``(None, reason)``.
+        ``((natural mode "L"/"RGB", (height, width) after EXIF rotation), None)`` or ``(None, reason)``;
+        the image library's warnings are dropped here (the decoder reports them).
     """
-    try:
-        with Image.open(path) as img:
-            h, w = img.height, img.width
-            if orientation(img) in (5, 6, 7, 8):  # 90-degree rotations swap the sides
-                h, w = w, h
-            return (natural_mode(img.mode), (h, w)), None
-    except DECODE_ERRORS as e:
-        return None, f"{type(e).__name__}: {e}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with Image.open(path) as img:
+                h, w = img.height, img.width
+                if orientation(img) in (5, 6, 7, 8):  # 90-degree rotations swap the sides
+                    h, w = w, h
+                return (natural_mode(img.mode), (h, w)), None
+        except DECODE_ERRORS as e:
+            return None, f"{type(e).__name__}: {e}"
 
 
 def map_files(fn: Callable, paths: Sequence[str], workers: int, desc: str) -> Iterator:
@@ -302,7 +327,16 @@ def report_skipped(skipped: list, total: int, root: Path) -> None:
     """Warn (never drop silently) when some files were skipped."""
     if skipped:
         warnings.warn(f"image-folder: skipped {len(skipped)} unreadable file(s) of {total} in {root} "
-                      f"(first: {skipped[0][0]}: {skipped[0][1]}); the full list is in info['skipped']", stacklevel=2)
+                      f"(first: {skipped[0][0]}: {skipped[0][1]}); the run's log.txt lists them all; fix or remove "
+                      f"them, or set data.strict=true to stop at the first", stacklevel=2)
+
+
+def report_decoder_warnings(warned: list, total: int, root: Path) -> None:
+    """One line for the files the image library warned about (they were decoded and are used)."""
+    if warned:
+        warnings.warn(f"image-folder: the image library warned about {len(warned)} of {total} file(s) in {root} "
+                      f"(first: {warned[0][0]}: {warned[0][1]}); they were decoded and are used; re-save them "
+                      f"(e.g. as PNG) to silence this", stacklevel=2)
 
 
 def decode_all(root: Path, files: Sequence[str], req: DataRequest) -> tuple:
@@ -313,7 +347,7 @@ def decode_all(root: Path, files: Sequence[str], req: DataRequest) -> tuple:
     """
     paths = [str(root / f) for f in files]
     fn = partial(decode_image, resolution=req.resolution, mode=CHANNEL_MODES.get(req.channels))
-    kept, skipped, arrays = [], [], []
+    kept, skipped, arrays, warned = [], [], [], []
     x = None
     if req.resolution is not None:
         # Fill one preallocated buffer as results arrive: peak memory stays ~1x the data set.
@@ -321,7 +355,9 @@ def decode_all(root: Path, files: Sequence[str], req: DataRequest) -> tuple:
         x = np.empty((len(files), req.channels or 3, r, r), dtype=np.uint8)
     colour = False
     with closing(map_files(fn, paths, req.num_workers, "decoding images")) as results:
-        for i, (arr, reason) in enumerate(results):
+        for i, (arr, reason, warning) in enumerate(results):
+            if warning is not None and arr is not None:
+                warned.append((paths[i], warning))
             if arr is None:
                 if req.strict:
                     raise unreadable_error(paths[i], reason)
@@ -335,6 +371,7 @@ def decode_all(root: Path, files: Sequence[str], req: DataRequest) -> tuple:
             kept.append(i)
     if not kept:
         raise nothing_readable(skipped, root)
+    report_decoder_warnings(warned, len(files), root)
     if x is None:
         sizes = {a.shape[:2] for a in arrays}
         if len(sizes) > 1:
@@ -380,7 +417,9 @@ class ImageFolderStream(torch.utils.data.Dataset):
         for step in range(len(self.files)):
             i = (index + step) % len(self.files)
             path = os.path.join(self.root, self.files[i])
-            arr, reason = decode_image(path, self.resolution, self.mode)
+            arr, reason, warning = decode_image(path, self.resolution, self.mode)
+            if warning is not None and arr is not None:
+                warnings.warn(f"image-folder: {path}: {warning} (decoded and used)")
             if arr is not None:
                 label = -1 if self.labels is None else self.labels[i]
                 return torch.from_numpy(arr.transpose(2, 0, 1).copy()), label
@@ -481,10 +520,15 @@ def image_folder(req: DataRequest, cache: bool = True) -> Dataset:
         payload = load_cache(cache_file)
         if payload is not None and (req.in_memory or payload["x"].nbytes <= limit):
             skipped = [(str(root / rel), reason) for rel, reason in payload["skipped"]]
-            if skipped and req.strict:
-                raise unreadable_error(*skipped[0])
-            info.update(skipped=skipped, cached=True)
-            return _in_memory(payload["x"], payload["y"], class_names, info)
+            # The key holds names, sizes and times; a skipped file repaired without changing them
+            # (permissions fixed, a copy that keeps the time) must not stay skipped: retry those few.
+            if not any(decode_image(path, req.resolution, CHANNEL_MODES.get(req.channels))[0] is not None
+                       for path, _ in skipped):
+                if skipped and req.strict:
+                    raise unreadable_error(*skipped[0])
+                report_skipped(skipped, len(files), root)
+                info.update(skipped=skipped, cached=True)
+                return _in_memory(payload["x"], payload["y"], class_names, info)
 
     in_memory, probed = req.in_memory, None
     if in_memory is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +39,18 @@ def read_idx(path: Path) -> np.ndarray:
     Returns:
         The array with the header's shape and type.
     """
-    with open(path, "rb") as f:
-        data = f.read()
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ConfigError(f"cannot read {path} ({e.strerror or e}); check its permissions (data.path must hold "
+                          f"readable MNIST-format IDX files)") from None
     if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError; a cut-off stream is an EOFError
+            raise ConfigError(f"{path} is a damaged gzip file ({e}); download it again, or replace it with the "
+                              f"uncompressed IDX file (gunzip it where it came from)") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in IDX_TYPES:
         raise ConfigError(f"{path} is not an IDX file (bad magic number {data[:4].hex()}); data.path must hold "
                           f"MNIST-format IDX files")
