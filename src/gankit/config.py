@@ -250,10 +250,21 @@ def _parse_overrides(overrides: Sequence[str]) -> DictConfig:
             raise ConfigError(f"override '{o}' is not of the form key=value (e.g. train.steps=2000)")
     # Hydra users write +key=value to add a key; here free-form mappings (args, regularizers) accept
     # new keys anyway, so a leading '+' is allowed and ignored.
-    try:
-        return OmegaConf.from_dotlist([o[1:] if o.startswith("+") else o for o in overrides])
-    except Exception as e:  # the grammar error names the bad token
-        raise ConfigError(f"cannot parse overrides {list(overrides)}: {e}") from None
+    plain = [o[1:] if o.startswith("+") else o for o in overrides]
+    for o in plain:  # one at a time, so that the message names the one that does not parse
+        key = o.split("=", 1)[0].strip()
+        if not key or "" in key.split("."):
+            raise ConfigError(f"override '{o}': the key '{key}' has an empty part; write section.key=value, "
+                              f"e.g. train.steps=2000")
+        try:
+            OmegaConf.from_dotlist([o])
+        except yaml.YAMLError as e:
+            raise ConfigError(f"override '{o}': the value is not valid YAML ({_yaml_problem(e)}); close the "
+                              f"bracket or brace, or quote a text value (key='a: b')") from None
+        except Exception as e:  # noqa: BLE001  (OmegaConf's key grammar error names the bad token)
+            raise ConfigError(f"override '{o}' cannot be parsed ({str(e).splitlines()[0]}); write it as "
+                              f"section.key=value, e.g. train.steps=2000") from None
+    return OmegaConf.from_dotlist(plain)
 
 
 def load_yaml(path: str | Path, what: str = "config file") -> DictConfig:
@@ -268,7 +279,8 @@ def load_yaml(path: str | Path, what: str = "config file") -> DictConfig:
     """
     path = Path(path).expanduser()
     if not path.exists():
-        raise ConfigError(f"{what} {path} does not exist")
+        raise ConfigError(f"{what} {path} does not exist; check the path (a relative path starts in the current "
+                          f"folder, {Path.cwd()})")
     if path.is_dir():
         raise ConfigError(f"{what} {path} is a folder; give the YAML file itself (e.g. {path / 'config.yaml'})")
     try:
@@ -315,6 +327,9 @@ def _yaml_construct_message(path: Path, what: str, e) -> str:
         shown = tag.replace("tag:yaml.org,2002:", "!!")
         return (f"{what} {path}{_yaml_mark(e)}: the YAML tag '{shown}' is not allowed; gankit configs hold plain "
                 f"values (numbers, strings, lists, mappings) and never build Python objects: remove the tag")
+    if "expan" in problem and "alias" in problem.lower() or "node expansion" in problem:
+        return (f"{what} {path}: its YAML aliases (&name / *name) expand to an enormous document; a gankit config "
+                f"needs a few dozen values: write them out instead of nesting aliases")
     if "duplicate key" in problem:
         return f"{what} {path}{_yaml_mark(e)}: {problem}; keep one of them (later settings do not override earlier)"
     return f"{what} {path}{_yaml_mark(e)}: {_yaml_problem(e)}"
@@ -410,7 +425,8 @@ def _positive(cfg, key: str, allow_zero: bool = False) -> None:
     value = OmegaConf.select(cfg, key)
     if value is None or value < 0 or (value == 0 and not allow_zero):
         need = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"{key} must be {need}, got {value}")
+        default = _schema_field(key)[1]
+        raise ConfigError(f"{key} must be {need}, got {value}; e.g. {key}={default} (the default)")
 
 
 def validate(cfg: DictConfig) -> None:

@@ -22,14 +22,14 @@ def run(args) -> int:
 
     from gankit.registry import ConfigError
     from gankit.training.checkpoint import load_run_generator
-    from gankit.viz.grid import save_grid
     from gankit.validate import check_output_file
+    from gankit.viz.grid import save_grid
 
     if args.n <= 0:
-        raise ConfigError(f"--n must be > 0, got {args.n}")
-    G, _ = load_run_generator(args.checkpoint, ema=not args.no_ema, device=args.device)
+        raise ConfigError(f"--n must be > 0 (the number of samples), got {args.n}; e.g. --n 64")
     # Before loading anything: a bad --out would otherwise fail after the sampling work.
     check_output_file(args.out, "--out")
+    G, _ = load_run_generator(args.checkpoint, ema=not args.no_ema, device=args.device)
     g = torch.Generator().manual_seed(args.seed)
     nrow = args.nrow
     y = None

@@ -320,7 +320,8 @@ def unreadable_error(path: str, reason: str) -> ConfigError:
 
 def nothing_readable(skipped: list, root: Path) -> ConfigError:
     return ConfigError(f"none of the image files in data.path={root} could be read "
-                       f"(first: {skipped[0][0]}: {skipped[0][1]})")
+                       f"(first: {skipped[0][0]}: {skipped[0][1]}); check that they are real images that open in a "
+                       f"viewer (not renamed or partly downloaded files), or point data.path at another folder")
 
 
 def report_skipped(skipped: list, total: int, root: Path) -> None:
@@ -335,8 +336,8 @@ def report_decoder_warnings(warned: list, total: int, root: Path) -> None:
     """One line for the files the image library warned about (they were decoded and are used)."""
     if warned:
         warnings.warn(f"image-folder: the image library warned about {len(warned)} of {total} file(s) in {root} "
-                      f"(first: {warned[0][0]}: {warned[0][1]}); they were decoded and are used; re-save them "
-                      f"(e.g. as PNG) to silence this", stacklevel=2)
+                      f"(first: {warned[0][0]}: {warned[0][1]}); they were decoded and are used; re-saving them "
+                      f"(e.g. PIL: Image.open(f).save(f)) silences this", stacklevel=2)
 
 
 def decode_all(root: Path, files: Sequence[str], req: DataRequest) -> tuple:
@@ -508,7 +509,8 @@ def image_folder(req: DataRequest, cache: bool = True) -> Dataset:
     labels, class_names = class_layout(files, root)
     if not files:
         raise ConfigError(f"data.path={req.path} holds no images (searched recursively for "
-                          f"{', '.join(sorted(IMAGE_EXTENSIONS))})")
+                          f"{', '.join(sorted(IMAGE_EXTENSIONS))}); put the images there (one sub-folder per class "
+                          f"for labels) or point data.path at the folder that holds them")
     info = {"root": str(root), "files": len(files), "skipped": [], "cached": False, "cache_file": None,
             "labelled": labels is not None}
     limit = req.max_memory_mb * 2**20

@@ -16,6 +16,9 @@ The archive is opened with ``allow_pickle=False``: object arrays are refused.
 
 from __future__ import annotations
 
+import zipfile
+import zlib
+
 import numpy as np
 import torch
 
@@ -77,10 +80,20 @@ def npz(req: DataRequest, float_range: str = "auto") -> Dataset:
     if float_range not in FLOAT_RANGES:
         raise ConfigError(f"data.args.float_range must be one of {', '.join(FLOAT_RANGES)}, got '{float_range}'")
     path = require_path(req, "npz", "file", "an .npz file with an array 'x'")
+    save_hint = "save the data with np.savez(path, x=samples, y=labels)"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError as e:
+        raise ConfigError(f"cannot read data.path={req.path} ({e.strerror or e}); check its permissions") from None
+    # numpy would try any other file as a pickle and suggest loading it unsafely: refuse it first.
+    if not head.startswith(b"PK"):
+        kind = "it is a single .npy array" if head.startswith(b"\x93NUMPY") else "it is not a zip archive"
+        raise ConfigError(f"data.path={req.path} is not an .npz archive ({kind}); {save_hint}")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise ConfigError(f"data.path={req.path} is not a readable .npz file: {e}") from e
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ConfigError(f"data.path={req.path} is a damaged .npz archive ({type(e).__name__}); {save_hint}") from None
     with archive:
         if "x" not in archive.files:
             raise ConfigError(f"{path} has no array 'x' (found: {', '.join(archive.files) or 'none'}); save the "
@@ -89,8 +102,12 @@ def npz(req: DataRequest, float_range: str = "auto") -> Dataset:
             x = archive["x"]
             y = archive["y"] if "y" in archive.files else None
             names = archive["class_names"] if "class_names" in archive.files else None
-        except ValueError as e:  # object arrays need pickle, which stays disabled
-            raise ConfigError(f"{path}: {e}; store plain numeric arrays (and class_names as a string array)") from e
+        except ValueError:  # object arrays need pickle, which stays disabled
+            raise ConfigError(f"{path} holds object arrays (pickled Python objects), which gankit never loads; store "
+                              f"plain numeric arrays (and class_names as a string array)") from None
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+            raise ConfigError(f"{path}: a member of the archive is damaged ({type(e).__name__}: {e}); "
+                              f"{save_hint}") from None
     n = len(x)
     if n == 0 or x.ndim not in (2, 3, 4):
         raise ConfigError(f"{path}: x must be [N, D] vectors or [N, C, H, W] / [N, H, W, C] / [N, H, W] images "
