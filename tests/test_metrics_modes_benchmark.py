@@ -11,6 +11,17 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "mode_collapse.py"
 
 
+def _table(text: str, heading: str) -> dict:
+    """The markdown table under ``heading`` as {first cell: {column name: cell}}."""
+    lines = text.split(heading, 1)[1].splitlines()
+    end = next((i for i, line in enumerate(lines[1:]) if line.startswith("###")), len(lines))
+    rows = [line for line in lines[1:end + 1] if line.startswith("|")]
+    cells = [[c.strip() for c in line.strip().strip("|").split("|")] for line in rows]
+    header = cells[0]
+    assert set(cells[1][0]) <= set("-:")  # the separator row
+    return {row[0]: dict(zip(header, row)) for row in cells[2:]}
+
+
 @pytest.fixture(scope="module")
 def bench():
     spec = importlib.util.spec_from_file_location("mode_collapse", SCRIPT)
@@ -76,11 +87,23 @@ def test_tiny_ring_run_writes_the_table_and_reuses_results(bench, tmp_path, monk
     stored = json.loads((out / "results.json").read_text())
     (runs,) = stored.values()
     assert sorted(runs) == ["0", "1"]
-    text = md.read_text()
-    row = next(line for line in text.splitlines() if line.startswith("| gankit tiny |"))
-    modes = [runs[s]["values"]["modes"] for s in ("0", "1")]
-    assert row.split(" | ")[1:4] == ["2", "5", bench.mean_se(modes, 1)]
-    assert "| PacGAN2 (PacGAN Table 1) | | | 7.9 | 95.6 | 0.07 |" in text
+    table = _table(md.read_text(), "### 2-D ring")
+    values = [runs[s]["values"] for s in ("0", "1")]
+    tiny = table["gankit tiny"]
+    assert (tiny["seeds"], tiny["steps"]) == ("2", "5")
+    assert tiny["modes"] == bench.mean_se([v["modes"] for v in values], 1)
+    assert tiny["HQ %"] == bench.mean_se([v["hq_percent"] for v in values], 1)
+    assert tiny["reverse KL"] == bench.mean_se([v["rkl"] for v in values], 3)
+    # PacGAN (Lin et al. 2018) Table 1, ring, PacGAN2: 7.9 modes, 95.6% high quality, reverse KL 0.07,
+    # each under its own column.
+    paper = table["PacGAN2 (PacGAN Table 1)"]
+    assert (paper["modes"], paper["HQ %"], paper["reverse KL"], paper["settings"]) == ("7.9", "95.6", "0.07",
+                                                                                       "published")
+    # The real-data row is the protocol applied to real samples: what a perfect generator scores.
+    floor = bench.real_floor("ring")
+    real = table["real data (2,500 samples)"]
+    assert real["modes"] == "8" and float(real["HQ %"]) == pytest.approx(floor["hq_percent"], abs=0.05)
+    assert float(real["reverse KL"]) == pytest.approx(floor["rkl"], abs=5e-5)
     # A second invocation reuses the stored seeds: the run folders are not trained again.
     before = sorted(p.name for p in (out / "runs").iterdir())
     assert bench.main(argv) == 0
@@ -88,5 +111,4 @@ def test_tiny_ring_run_writes_the_table_and_reuses_results(bench, tmp_path, monk
     # --cached-only tabulates what is stored and trains nothing, even when more seeds are asked for.
     assert bench.main(argv[:3] + ["3"] + argv[4:] + ["--cached-only"]) == 0
     assert sorted(p.name for p in (out / "runs").iterdir()) == before
-    row = next(line for line in md.read_text().splitlines() if line.startswith("| gankit tiny |"))
-    assert row.split(" | ")[1] == "2"
+    assert _table(md.read_text(), "### 2-D ring")["gankit tiny"]["seeds"] == "2"

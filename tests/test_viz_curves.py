@@ -5,7 +5,10 @@ import json
 import pytest
 from PIL import Image
 
+import gankit.viz.curves as curves
 from gankit.viz.curves import ema_smooth, group_keys, plot_curves, read_stats
+
+from figures import axes_pixels, capture_figures, colour_fraction, png_rgb
 
 
 def _write_stats(run_dir, rows):
@@ -46,6 +49,31 @@ def test_multi_panel_figure_is_wider(tmp_path):
     losses, d_outputs = plot_curves(tmp_path / "run")
     with Image.open(losses) as a, Image.open(d_outputs) as b:
         assert (a.size, b.size) == ((520, 360), (1040, 360))  # 5.2 in per panel x 3.6 in at 100 dpi
+
+
+def test_curves_plot_the_recorded_values_raw_and_smoothed(tmp_path, monkeypatch):
+    rows = [{"step": s, "loss/D": 1.0 + (-1) ** (s // 10) * 0.5, "loss/G": 3.0 - s / 50, "grad_norm/D": 10.0 ** (s / 50)}
+            for s in range(0, 100, 10)]
+    _write_stats(tmp_path / "run", rows)
+    figures = capture_figures(monkeypatch, curves)
+    paths = plot_curves(tmp_path / "run", smoothing=0.6)
+    losses_fig, grads_fig = figures
+    steps = [r["step"] for r in rows]
+    (ax,) = losses_fig.axes
+    lines = ax.get_lines()
+    assert len(lines) == 4  # per key: the faint raw line, then the bold smoothed one
+    for (raw, smooth), key, colour in zip((lines[:2], lines[2:]), ("loss/D", "loss/G"), ("C0", "C1")):
+        values = [r[key] for r in rows]
+        assert list(raw.get_xdata()) == steps and list(raw.get_ydata()) == values
+        assert list(smooth.get_ydata()) == pytest.approx(ema_smooth(values, 0.6))
+        assert smooth.get_label() == key and raw.get_alpha() == 0.25
+        assert smooth.get_color() == raw.get_color() == colour
+    (g_ax,) = grads_fig.axes
+    assert g_ax.get_yscale() == "log"  # gradient norms span decades
+    # The bold lines reached the picture: both colours cover a visible share of the plotting area.
+    area = axes_pixels(png_rgb(paths[0]), ax)
+    assert colour_fraction(area, (31, 119, 180), tol=30) > 0.003
+    assert colour_fraction(area, (255, 127, 14), tol=30) > 0.003
 
 
 def test_ema_smooth_matches_tensorboard_debiasing():

@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
+import gankit.viz.embedding as embedding
 from gankit.viz.embedding import plot_embedding, project_2d
+
+from figures import blend, capture_figures, colour_fraction, png_rgb
 
 
 def _two_blobs(n=20, dim=60, seed=0):
@@ -34,13 +36,35 @@ def test_tsne_separates_far_apart_blobs():
 
 
 @pytest.mark.parametrize("labels, size", [(False, (600, 520)), (True, (1100, 520))])
-def test_plot_has_a_class_panel_when_labels_exist(tmp_path, labels, size):
+def test_plot_shows_both_sets_where_the_projection_puts_them(tmp_path, monkeypatch, labels, size):
     real, fake = _two_blobs()
     y = torch.arange(20) % 3 if labels else None
+    figures = capture_figures(monkeypatch, embedding)
     path = plot_embedding(real, fake, tmp_path / "e.png", method="pca", real_labels=y, fake_labels=None,
                           class_names=["a", "b", "c"])
-    with Image.open(path) as im:
-        assert im.size == size
+    (fig,) = figures
+    xy = project_2d(torch.cat([real, fake]), "pca", 0)
+    by_source = fig.axes[0]
+    real_dots, fake_dots = by_source.collections
+    np.testing.assert_allclose(real_dots.get_offsets(), xy[:20])
+    np.testing.assert_allclose(fake_dots.get_offsets(), xy[20:])
+    assert [t.get_text() for t in by_source.get_legend().get_texts()] == ["real (20)", "generated (20)"]
+    pixels = png_rgb(path)
+    assert pixels.shape[1::-1] == size
+    # The two blobs land in the picture: grey dots around the real centroid, red crosses around the other.
+    grey, red = blend((115, 115, 115), 0.6), blend((214, 39, 40), 0.7)
+    for centroid, colour in ((xy[:20].mean(0), grey), (xy[20:].mean(0), red)):
+        px, py = by_source.transData.transform(centroid)
+        top = pixels.shape[0] - int(py)
+        assert colour_fraction(pixels[top - 40:top + 40, int(px) - 40:int(px) + 40], colour, tol=45) > 0.005
+    if labels:
+        by_class = fig.axes[1]
+        real_by_class, fake_unlabelled = by_class.collections[:2]  # (then the legend's class swatches)
+        np.testing.assert_array_equal(real_by_class.get_array(), (y % 10).numpy())
+        np.testing.assert_allclose(real_by_class.get_offsets(), xy[:20])
+        np.testing.assert_allclose(fake_unlabelled.get_offsets(), xy[20:])
+    else:
+        assert len(fig.axes) == 1
 
 
 def test_mismatched_features_are_rejected(tmp_path):
