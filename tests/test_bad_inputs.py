@@ -375,6 +375,21 @@ def sample_export_with_absurd_width(tmp, mp):
     return ["sample", str(_export(tmp, {"hidden": 10**6, "layers": 3}, build=False)), "--out", str(tmp / "s.png")]
 
 
+# ---------------------------------------------------------------- OS errors met while working
+
+@case(names=r"/data/runs/big\.pt: No space left on device", fix=r"the disk is full: free some space")
+def disk_full_while_working(tmp, mp):
+    import errno
+
+    import gankit.commands.presets as presets
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/runs/big.pt")
+
+    mp.setattr(presets, "run", full)  # stands in for any command's write; the handler is what is tested
+    return ["presets"]
+
+
 # ---------------------------------------------------------------- the runner
 
 @pytest.mark.parametrize("bad", CASES, ids=[c.id for c in CASES])
