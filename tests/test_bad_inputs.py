@@ -158,16 +158,21 @@ def config_file_is_a_folder(tmp, mp):
 # ---------------------------------------------------------------- key=value overrides
 
 CASES_OVERRIDES = [
-    ("override-without-equals", ("train.steps",), r"override 'train\.steps'", r"key=value \(e\.g\. train\.steps=2000\)"),
+    ("override-without-equals", ("train.steps",), r"override 'train\.steps'",
+     r"key=value \(e\.g\. train\.steps=2000\)"),
     ("override-unclosed-bracket", ("train.steps=[1",), r"override 'train\.steps=\[1'", r"close the bracket"),
     ("override-empty-key-part", ("train..steps=1",), r"override 'train\.\.steps=1'", r"section\.key=value"),
-    ("override-wrong-type", ("train.steps=abc",), r"train\.steps must be an integer, got 'abc'", r"e\.g\. train\.steps="),
+    ("override-wrong-type", ("train.steps=abc",), r"train\.steps must be an integer, got 'abc'",
+     r"e\.g\. train\.steps="),
     ("override-section-as-value", ("train=3",), r"train must be a mapping of settings, got 3", r"e\.g\. train\.steps="),
-    ("override-bool", ("model.conditional=maybe",), r"model\.conditional must be true or false", r"e\.g\. model\.conditional=false"),
-    ("override-list-expected", ("optim.g.betas=3",), r"optim\.g\.betas must be a list", r"e\.g\. optim\.g\.betas=\[0\.5, 0\.999\]"),
+    ("override-bool", ("model.conditional=maybe",), r"model\.conditional must be true or false",
+     r"e\.g\. model\.conditional=false"),
+    ("override-list-expected", ("optim.g.betas=3",), r"optim\.g\.betas must be a list",
+     r"e\.g\. optim\.g\.betas=\[0\.5, 0\.999\]"),
     ("override-mapping-expected", ("data.args=3",), r"data\.args must be a mapping", r"data\.args\.OPTION=VALUE"),
     ("override-unknown-key", ("train.stpes=1",), r"unknown key 'train\.stpes'", r"Did you mean 'steps'"),
-    ("num-workers-negative", ("data.num_workers=-1",), r"data\.num_workers must be >= 0", r"e\.g\. data\.num_workers=2"),
+    ("num-workers-negative", ("data.num_workers=-1",), r"data\.num_workers must be >= 0",
+     r"e\.g\. data\.num_workers=2"),
     ("max-memory-zero", ("data.max_memory_mb=0",), r"data\.max_memory_mb must be > 0", r"e\.g\. data\.max_memory_mb="),
     ("z-dim-zero", ("model.z_dim=0",), r"model\.z_dim must be > 0", r"e\.g\. model\.z_dim=100 \(the default\)"),
     ("generator-unknown", ("model.g.name=dcgn",), r"model\.g\.name: unknown generator", r"Did you mean 'dcgan'"),
@@ -175,11 +180,14 @@ CASES_OVERRIDES = [
     ("discriminator-option-unknown", ("model.d.args.packs=2",), r"model\.d\.args\.packs", r"Did you mean 'pack'"),
     ("loss-unknown", ("loss.name=hinj",), r"loss\.name: unknown loss 'hinj'", r"Did you mean 'hinge'"),
     ("loss-option-unknown", ("loss.args.smoothing=0.1",), r"loss\.args\.smoothing", r"Did you mean 'label_smoothing'"),
-    ("regularizer-unknown", ("regularizers.gpp.weight=10",), r"regularizers\.gpp: unknown regularizer", r"Did you mean 'gp'"),
-    ("regularizer-option-unknown", ("regularizers.gp.wieght=10",), r"regularizers\.gp\.wieght", r"Did you mean 'weight'"),
+    ("regularizer-unknown", ("regularizers.gpp.weight=10",), r"regularizers\.gpp: unknown regularizer",
+     r"Did you mean 'gp'"),
+    ("regularizer-option-unknown", ("regularizers.gp.wieght=10",), r"regularizers\.gp\.wieght",
+     r"Did you mean 'weight'"),
     ("regularizer-not-a-mapping", ("regularizers.gp=10",), r"regularizers\.gp must be a mapping",
      r"e\.g\. regularizers\.gp=\{weight: 10\}"),
-    ("data-source-unknown", ("data.source=mnits",), r"data\.source: unknown data source 'mnits'", r"Valid names: .*mnist5k"),
+    ("data-source-unknown", ("data.source=mnits",), r"data\.source: unknown data source 'mnits'",
+     r"Valid names: .*mnist5k"),
     ("data-option-unknown", ("data.source=mnist-idx", "data.args.splitt=test"), r"data\.args\.splitt",
      r"Did you mean 'split'"),
     ("data-option-for-optionless-source", ("data.args.split=test",), r"data\.args\.split", r"remove split"),
@@ -189,7 +197,8 @@ CASES_OVERRIDES = [
      r"remove the setting, or choose optim\.g\.name=sgd"),
     ("betas-with-sgd", ("optim.d.name=sgd", "optim.d.betas=[0.1,0.2]"), r"optim\.d\.betas=\[0\.1, 0\.2\] has no effect",
      r"choose optim\.d\.name=adam"),
-    ("optimizer-unknown", ("optim.g.name=adamw",), r"optim\.g\.name: unknown optimizer 'adamw'", r"Did you mean 'adam'"),
+    ("optimizer-unknown", ("optim.g.name=adamw",), r"optim\.g\.name: unknown optimizer 'adamw'",
+     r"Did you mean 'adam'"),
     ("metric-unknown", ("eval.metrics=[fdi]",), r"eval\.metrics: unknown metric 'fdi'", r"Did you mean 'fid'"),
     ("latent-prior-unknown", ("model.latent.name=gausian",), r"model\.latent\.name", r"Did you mean 'gaussian'"),
     ("objective-unknown", ("objective.name=adversarail",), r"objective\.name", r"Did you mean 'adversarial'"),
@@ -276,7 +285,8 @@ def _two_classes(tmp: Path) -> Path:
     return root
 
 
-@case(names=r"cannot read the folder .*dogs inside data\.path=", fix=r"make it readable .* or move it out of data\.path")
+@case(names=r"cannot read the folder .*dogs inside data\.path=",
+      fix=r"make it readable .* or move it out of data\.path")
 def image_folder_unreadable_sub_folder(tmp, mp):
     root = _two_classes(tmp)
     make_unreadable(root / "dogs", mp)

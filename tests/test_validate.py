@@ -67,7 +67,8 @@ def test_output_checks(tmp_path):
         check_output_folder(tmp_path / "file" / "runs", "out")
     with pytest.raises(ConfigError, match=r"--out .* is a folder; give a file name, e.g. --out .*samples\.png"):
         check_output_file(tmp_path, "--out")
-    assert check_output_file(tmp_path / "new" / "deeper" / "grid.png", "--out") == tmp_path / "new" / "deeper" / "grid.png"
+    target = tmp_path / "new" / "deeper" / "grid.png"
+    assert check_output_file(target, "--out") == target
     assert not (tmp_path / "new").exists()
     if os.path.isdir("/sys"):  # read-only even for root
         with pytest.raises(ConfigError, match=r"out=/sys/runs cannot be written"):

@@ -52,8 +52,8 @@ def test_multi_panel_figure_is_wider(tmp_path):
 
 
 def test_curves_plot_the_recorded_values_raw_and_smoothed(tmp_path, monkeypatch):
-    rows = [{"step": s, "loss/D": 1.0 + (-1) ** (s // 10) * 0.5, "loss/G": 3.0 - s / 50, "grad_norm/D": 10.0 ** (s / 50)}
-            for s in range(0, 100, 10)]
+    rows = [{"step": s, "loss/D": 1.0 + (-1) ** (s // 10) * 0.5, "loss/G": 3.0 - s / 50,
+             "grad_norm/D": 10.0 ** (s / 50)} for s in range(0, 100, 10)]
     _write_stats(tmp_path / "run", rows)
     figures = capture_figures(monkeypatch, curves)
     paths = plot_curves(tmp_path / "run", smoothing=0.6)

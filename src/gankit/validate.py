@@ -204,13 +204,15 @@ def _check_optimizers(cfg: DictConfig) -> None:
     for side in ("g", "d"):
         opt = cfg.optim[side]
         if opt.name not in OPTIMIZERS:
-            raise ConfigError(f"optim.{side}.name: unknown optimizer '{opt.name}'.{closest(opt.name, OPTIMIZERS.names())} "
-                              f"Valid optimizer names: {', '.join(OPTIMIZERS.names())}")
+            raise ConfigError(f"optim.{side}.name: unknown optimizer '{opt.name}'."
+                              f"{closest(opt.name, OPTIMIZERS.names())} Valid optimizer names: "
+                              f"{', '.join(OPTIMIZERS.names())}")
         for field_name, users in OPTIMIZER_FIELD_USERS.items():
             value = _plain(opt[field_name])
             if opt.name in known and opt.name not in users and value != getattr(defaults, field_name):
+                verb = "uses" if len(users) == 1 else "use"
                 raise ConfigError(f"optim.{side}.{field_name}={value} has no effect with optim.{side}.name={opt.name} "
-                                  f"(only {' / '.join(users)} {'uses' if len(users) == 1 else 'use'} it); remove the setting, or choose "
+                                  f"(only {' / '.join(users)} {verb} it); remove the setting, or choose "
                                   f"optim.{side}.name={users[0]}")
 
 
