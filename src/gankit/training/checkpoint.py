@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 import os
 import re
 from pathlib import Path
@@ -44,7 +45,9 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's pickle-protocol warnings advise unsafe loading too
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
         # torch's own text suggests weights_only=False, i.e. running the file's code: never echo it.
         raise ValueError(f"{path} is not a readable gankit checkpoint ({_load_failure(e)}); it may be truncated, "
@@ -149,12 +152,20 @@ def _resolve_state(path: Path) -> dict:
     return load_checkpoint(path)
 
 
+class NoNoiseGenerator(ConfigError):
+    """The run has no noise -> sample generator ``G`` (an image-to-image run: see ``gankit translate``)."""
+
+
 def generator_weights(state: dict, ema: bool, where: Path) -> Tuple[str, dict]:
     """``("G_ema" | "G", state_dict)`` of the run's noise -> sample generator."""
     player = state["players"].get("G")
     if player is None:
-        raise ValueError(f"{where} is a '{state.get('objective_name')}' run with players "
-                         f"{sorted(state['players'])} and no noise generator G; use `gankit translate` for translators")
+        directions = sorted((state.get("objective") or {}).get("translators") or {})
+        hint = (f"its translators map images to images: use `gankit translate {where} --direction "
+                f"{'|'.join(directions)} --input IMAGES --out DIR`" if directions
+                else "use the tool of its objective instead")
+        raise NoNoiseGenerator(f"{where} is a '{state.get('objective_name')}' run with players "
+                               f"{sorted(state['players'])} and no noise generator G to sample from; {hint}")
     if ema and player.get("ema") is not None:
         return "G_ema", player["ema"]
     return "G", player["module"]
@@ -190,9 +201,10 @@ def load_run_generator(path, ema: bool = True, device="cpu") -> Tuple[torch.nn.M
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist (expected a run folder, a checkpoint .pt or an export folder)")
     state = _resolve_state(path)
+    weights = generator_weights(state, ema, path)[1]  # first: a translation run has no G to build
     cfg = from_yaml_text(state["config"])
     G = build_generator_from_config(cfg, state["num_classes"], state["data_shape"])
-    G.load_state_dict(generator_weights(state, ema, path)[1])
+    G.load_state_dict(weights)
     G.class_names = list(state.get("class_names", []))
     return G.to(device).eval(), cfg
 

@@ -98,6 +98,8 @@ class Trainer:
         self.stop_reason = ""
         self._preview_cache: Optional[tuple] = None
         self._warned_exploding = False
+        self._pending: list = []
+        self._emitting = False
 
     # ------------------------------------------------------------------ for objectives and callbacks
     @property
@@ -121,9 +123,21 @@ class Trainer:
         return self._preview_cache[1]
 
     def emit(self, event: str, *args) -> None:
+        """Call ``event`` on every callback. An event emitted by a callback while another is being
+        delivered (evaluation during step end) is queued, so every callback sees events in order."""
         assert event in EVENTS, event
-        for cb in self.callbacks:
-            getattr(cb, event)(self, *args)
+        self._pending.append((event, args))
+        if self._emitting:
+            return
+        self._emitting = True
+        try:
+            while self._pending:
+                name, payload = self._pending.pop(0)
+                for cb in self.callbacks:
+                    getattr(cb, name)(self, *payload)
+        finally:
+            self._emitting = False
+            self._pending.clear()
 
     def log(self, message: str) -> None:
         with open(self.run_dir / "log.txt", "a", encoding="utf-8") as fh:
