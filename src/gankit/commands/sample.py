@@ -20,6 +20,7 @@ def run(args) -> int:
 
     import torch
 
+    from gankit.priors import prior_of
     from gankit.registry import ConfigError
     from gankit.training.checkpoint import load_run_generator
     from gankit.validate import check_output_file
@@ -46,7 +47,7 @@ def run(args) -> int:
     elif G.num_classes:
         y = torch.randint(G.num_classes, (args.n,), generator=g)
     n = len(y) if y is not None else args.n
-    z = torch.randn(n, G.z_dim, generator=g)
+    z = prior_of(G).sample(n, g)  # the run's latent prior (model.latent)
     with torch.no_grad():
         x = torch.cat([G(zb.to(args.device), None if y is None else yb.to(args.device)).float().cpu()
                        for zb, yb in zip(z.split(256), (y.split(256) if y is not None else [None] * math.ceil(n / 256)))])

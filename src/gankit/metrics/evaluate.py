@@ -24,6 +24,7 @@ from gankit.metrics.base import (DEFAULT_EXTRACTOR, FEATURE_EXTRACTORS, METRICS,
                                  ReferenceSpec, metric_spec)
 from gankit.metrics.cache import atomic_save_tensors, cache_root, canonical_json, record_key
 from gankit.metrics.stats import FeatureStats, feature_stats, samples_needed
+from gankit.priors import prior_of
 from gankit.registry import ConfigError, closest
 
 # Bump when the way reference statistics are computed changes (invalidates the disk cache).
@@ -268,16 +269,17 @@ def _quantise(x: torch.Tensor) -> torch.Tensor:
     return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
-def sample_inputs(n: int, z_dim: int, num_classes: int, seed: int) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+def sample_inputs(n: int, z_dim: int, num_classes: int, seed: int, prior=None) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
     """The evaluation's noise and labels, independent of the batch size and device.
 
     Returns:
-        ``z [n, z_dim]`` from ``torch.Generator().manual_seed(seed)`` on the CPU, then for a
+        ``z [n, z_dim]`` drawn from ``prior`` (default a standard gaussian of ``z_dim``) with
+        ``torch.Generator().manual_seed(seed)`` on the CPU, then for a
         conditional generator balanced labels ``[n]`` (each class ``n // K`` or ``n // K + 1`` times)
         in an order shuffled by the same generator; None when unconditional.
     """
     g = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, z_dim, generator=g)
+    z = prior.sample(n, g) if prior is not None else torch.randn(n, z_dim, generator=g)
     if not num_classes:
         return z, None
     y = (torch.arange(n) % num_classes)[torch.randperm(n, generator=g)]
@@ -301,7 +303,7 @@ def _fake_features(G: torch.nn.Module, n: int, seed: int, batch_size: int, extra
     from tqdm import tqdm
 
     num_classes = int(getattr(G, "num_classes", 0) or 0)
-    z, y = sample_inputs(n, int(G.z_dim), num_classes, seed)
+    z, y = sample_inputs(n, int(G.z_dim), num_classes, seed, prior=prior_of(G))
     g_device = _module_device(G, device)
     feats: Dict[str, List[torch.Tensor]] = {name: [] for name in extractors}
     logits: Dict[str, List[torch.Tensor]] = {name: [] for name in extractors}
@@ -434,7 +436,7 @@ def evaluate(G: torch.nn.Module, metrics: Sequence[str], *, data_cfg: Any, n_sam
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "metrics": metric_records,
                 "samples": {"n_fake": n_samples, "seed": seed, "batch_size": batch_size,
-                            "noise": "torch.randn(n, z_dim) from torch.Generator().manual_seed(seed), CPU",
+                            "noise": f"{prior_of(G).describe()} drawn from torch.Generator().manual_seed(seed), CPU",
                             "labels": None if labels is None else LABELS_POLICY,
                             "quantisation": "images: round((clamp(x, -1, 1) + 1) * 127.5) to uint8"},
                 "reference": None if not real else {
