@@ -129,7 +129,7 @@ def train(preset: Optional[str] = None, overrides: Sequence[str] = (), config_fi
     else:
         if cfg is None:
             cfg = load_config(preset, config_file, overrides)
-        _check_before_data(cfg)
+        _check_before_data(cfg, run_dir)
         run_dir = claim_run_dir(cfg, run_dir)
     _process_settings(cfg)
     trainer = _build_trainer(cfg, run_dir, modules, callbacks, quiet)
@@ -142,9 +142,13 @@ def train(preset: Optional[str] = None, overrides: Sequence[str] = (), config_fi
     return _fit(trainer, stop_after, quiet)
 
 
-def _check_before_data(cfg: DictConfig) -> None:
+def _check_before_data(cfg: DictConfig, run_dir) -> None:
+    """Everything that can be refused without data: component options, pack/batch, eval settings,
+    the output folder (so a typo never costs a slow image-folder decode)."""
     from gankit.callbacks.evaluation import check_eval_config
+    from gankit.validate import check_components
 
+    check_components(cfg, run_dir)
     check_eval_config(cfg.eval)
 
 
@@ -190,13 +194,9 @@ def _resume_config(run_dir: Path, overrides):
 
 
 def _load_edited(path: Path) -> DictConfig:
-    from gankit.config import Config, _merge
+    from gankit.config import Config, _merge, load_yaml
 
-    try:
-        raw = OmegaConf.load(path)
-    except Exception as e:
-        raise ConfigError(f"cannot parse YAML: {str(e).splitlines()[0]}") from None
-    return _merge(OmegaConf.structured(Config), raw, str(path))
+    return _merge(OmegaConf.structured(Config), load_yaml(path, "the run's config.yaml"), str(path))
 
 
 def config_diff(a: DictConfig, b: DictConfig) -> list[str]:
