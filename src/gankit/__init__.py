@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from gankit.config import Config, load_config  # noqa: E402
 from gankit.registry import ConfigError, Registry  # noqa: E402
+from gankit.training.callbacks import Callback  # noqa: E402
 
 
 def train(*args, **kwargs):
@@ -28,4 +29,4 @@ def load_generator(path, device="cpu", ema: bool = True):
     return load_run_generator(path, ema=ema, device=device)[0]
 
 
-__all__ = ["Config", "ConfigError", "Registry", "load_config", "load_generator", "train", "__version__"]
+__all__ = ["Callback", "Config", "ConfigError", "Registry", "load_config", "load_generator", "train", "__version__"]
