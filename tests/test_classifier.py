@@ -29,11 +29,16 @@ def _bars(n, seed):
     return x.to(torch.uint8), y
 
 
-if SOURCE not in DATA_SOURCES:
-    @DATA_SOURCES.register(SOURCE)
-    def _bars_source(req, n: int = 400):
-        x, y = _bars(n, seed=7)
-        return Dataset(x=x, y=y, num_classes=4, class_names=list("abcd"), shape=(1, 8, 8))
+def _bars_source(req, n: int = 400):
+    x, y = _bars(n, seed=7)
+    return Dataset(x=x, y=y, num_classes=4, class_names=list("abcd"), shape=(1, 8, 8))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _bars_registered():
+    # registered for this module's tests only: the global registry is left as it was found
+    with DATA_SOURCES.temporary(SOURCE, _bars_source):
+        yield
 
 
 FAST = {"epochs": 3, "feature_dim": 8, "width": 8, "batch_size": 32}

@@ -16,12 +16,17 @@ SOURCE = "test-eval-cli-noise"
 GEN = "test-eval-cli-linear"
 
 
-if SOURCE not in DATA_SOURCES:
-    @DATA_SOURCES.register(SOURCE)
-    def _noise(req, n: int = 100):
-        g = torch.Generator().manual_seed(3)
-        x = (torch.rand(n, 1, 8, 8, generator=g) * 255).to(torch.uint8)
-        return Dataset(x=x, y=None, num_classes=0, class_names=[], shape=(1, 8, 8))
+def _noise(req, n: int = 100):
+    g = torch.Generator().manual_seed(3)
+    x = (torch.rand(n, 1, 8, 8, generator=g) * 255).to(torch.uint8)
+    return Dataset(x=x, y=None, num_classes=0, class_names=[], shape=(1, 8, 8))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _source_registered():
+    # registered for this module's tests only: the global registry is left as it was found
+    with DATA_SOURCES.temporary(SOURCE, _noise):
+        yield
 
 
 class LinearG(torch.nn.Module):
@@ -34,11 +39,16 @@ class LinearG(torch.nn.Module):
         return torch.tanh(self.lin(z)).view(-1, *self.out_shape)
 
 
-if GEN not in GENERATORS:
-    @GENERATORS.register(GEN)
-    def _linear(z_dim: int, out_shape: tuple, num_classes: int, **preset_options):
-        # the default preset's family options (width...) do not apply to this test generator
-        return LinearG(z_dim, out_shape, num_classes)
+def _linear(z_dim: int, out_shape: tuple, num_classes: int, **preset_options):
+    # the default preset's family options (width...) do not apply to this test generator
+    return LinearG(z_dim, out_shape, num_classes)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _generator_registered():
+    # registered for this module's tests only: the global registry is left as it was found
+    with GENERATORS.temporary(GEN, _linear):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -26,11 +26,16 @@ def _blob_images(n, seed):
     return (base * 0.5 + noise).clamp(0, 255).to(torch.uint8), torch.randint(3, (n,), generator=g)
 
 
-if SOURCE not in DATA_SOURCES:
-    @DATA_SOURCES.register(SOURCE)
-    def _blobs(req, n: int = N_REAL):
-        x, y = _blob_images(n, seed=1)
-        return Dataset(x=x, y=y, num_classes=3, class_names=["a", "b", "c"], shape=(1, 8, 8))
+def _blobs(req, n: int = N_REAL):
+    x, y = _blob_images(n, seed=1)
+    return Dataset(x=x, y=y, num_classes=3, class_names=["a", "b", "c"], shape=(1, 8, 8))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _blobs_registered():
+    # registered for this module's tests only: the global registry is left as it was found
+    with DATA_SOURCES.temporary(SOURCE, _blobs):
+        yield
 
 
 class TinyG(torch.nn.Module):
@@ -274,10 +279,15 @@ def _points(n=80):
     return torch.randn(n, 2, generator=torch.Generator().manual_seed(4))
 
 
-if POINTS not in DATA_SOURCES:
-    @DATA_SOURCES.register(POINTS)
-    def _points_source(req):
-        return Dataset(x=_points(), y=None, num_classes=0, class_names=[], shape=(2,))
+def _points_source(req):
+    return Dataset(x=_points(), y=None, num_classes=0, class_names=[], shape=(2,))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _points_registered():
+    # registered for this module's tests only: the global registry is left as it was found
+    with DATA_SOURCES.temporary(POINTS, _points_source):
+        yield
 
 
 def test_raw_extractor_scores_vector_data_with_config_objects():

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 from PIL import Image
 
 import gankit
@@ -41,10 +42,30 @@ def test_conditional_run_grid_has_one_row_per_class(tmp_path, tiny_overrides):
     assert Image.open(run / "samples.png").size == (2 * 16 + 3 * 2, 10 * 16 + 11 * 2)
 
 
-def test_bf16_autocast_trains_with_finite_losses(tmp_path, tiny_overrides):
+class DtypeRecordingD(torch.nn.Module):
+    """A discriminator that records the dtype its linear layer computes in during training."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(16 * 16, 1)
+        self.dtypes = set()
+
+    def forward(self, x, y=None):
+        out = self.lin(x.flatten(1))
+        if self.training and torch.is_grad_enabled():
+            self.dtypes.add(out.dtype)
+        return out.squeeze(1)
+
+
+@pytest.mark.parametrize("amp", ["bf16", "none"])
+def test_bf16_autocast_runs_the_networks_in_bf16_with_finite_losses(tmp_path, tiny_overrides, amp):
     # bf16 autocast also runs on the CPU, so the mixed-precision code path is exercised in CI.
-    run = gankit.train(overrides=tiny_overrides + ["train.steps=4", "train.amp=bf16", "regularizers.gp.weight=1"],
-                       run_dir=tmp_path / "amp", quiet=True).run_dir
+    D = DtypeRecordingD()
+    run = gankit.train(overrides=tiny_overrides + ["train.steps=4", f"train.amp={amp}", "regularizers.gp.weight=1"],
+                       discriminator=D, run_dir=tmp_path / "amp", quiet=True).run_dir
+    # what autocast (or its absence) made the linear layer compute in; the gradient penalty's own
+    # forward pass on the interpolates stays in float32 for a stable double backward
+    assert D.dtypes == ({torch.bfloat16, torch.float32} if amp == "bf16" else {torch.float32})
     rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [2, 4]
     for r in rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from contextlib import contextmanager
 from typing import Any, Callable, Dict, Mapping, Optional
 
 
@@ -47,6 +48,20 @@ class Registry:
             return fn
 
         return wrap
+
+    def unregister(self, name: str) -> None:
+        """Remove an entry (tests register components for their own use and remove them after)."""
+        self.get(name)
+        del self._entries[name], self._docs[name]
+
+    @contextmanager
+    def temporary(self, name: str, fn: Callable):
+        """Register ``fn`` as ``name`` for the duration of a ``with`` block."""
+        self.register(name)(fn)
+        try:
+            yield fn
+        finally:
+            self.unregister(name)
 
     def names(self) -> list[str]:
         return sorted(self._entries)
