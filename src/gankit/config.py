@@ -84,7 +84,7 @@ class OptimizerConfig:
     momentum: float = 0.0  # sgd / rmsprop
     weight_decay: float = 0.0  # L2 penalty, applied by the optimiser
     grad_clip: float = 0.0  # clip the gradient's global L2 norm to this; 0 = off
-    lr_decay: str = "none"  # none | linear (to 0 at train.steps)
+    lr_decay: str = "none"  # none | linear (to 0 at train.steps) | linear_second_half (CycleGAN: constant, then linear)
 
 
 @dataclass
@@ -445,7 +445,7 @@ def validate(cfg: DictConfig) -> None:
         opt = cfg.optim[side]
         if len(opt.betas) != 2 or not all(0.0 <= b < 1.0 for b in opt.betas):
             raise ConfigError(f"optim.{side}.betas must be two numbers in [0, 1), got {list(opt.betas)}")
-        _choice(f"optim.{side}.lr_decay", opt.lr_decay, ("none", "linear"))
+        _choice(f"optim.{side}.lr_decay", opt.lr_decay, ("none", "linear", "linear_second_half"))  # optim.LR_DECAYS
     _choice("train.amp", cfg.train.amp, ("none", "bf16", "fp16"))
     if cfg.data.resolution is not None and cfg.data.resolution <= 0:
         raise ConfigError(f"data.resolution must be > 0 (or null for the native size), got {cfg.data.resolution}")

@@ -34,12 +34,23 @@ def _load_package(package: str) -> Optional[object]:
     return pkg
 
 
-def _generators() -> List[Tuple[Registry, Tuple[str, ...]]]:
+def _generators(cfg: Optional[DictConfig] = None) -> List[Tuple[Registry, Tuple[str, ...]]]:
     from gankit.models import DISCRIMINATORS, GENERATORS, TRANSLATORS, load_builtin_models  # noqa: F401
 
     load_builtin_models()
-    # model.g names a noise-to-image generator or, for image-to-image objectives, a translator.
-    return [(GENERATORS, ("z_dim", "out_shape", "num_classes")), (TRANSLATORS, ("in_shape", "out_shape"))]
+    # model.g names a noise-to-image generator or, for image-to-image objectives, a translator. Some
+    # names are both ("resnet"), so with a config the objective decides which family is meant.
+    translators = [(TRANSLATORS, ("in_shape", "out_shape"))]
+    if cfg is not None and _translates(cfg):
+        return translators
+    return [(GENERATORS, ("z_dim", "out_shape", "num_classes"))] + translators
+
+
+def _translates(cfg: DictConfig) -> bool:
+    """Whether the run's objective maps images to images (its class declares translation ``directions``)."""
+    registry = getattr(_load_package("gankit.objectives"), "OBJECTIVES", None)
+    name = OmegaConf.select(cfg, "objective.name")
+    return registry is not None and name in registry and bool(getattr(registry.get(name), "directions", None))
 
 
 def _discriminators() -> List[Tuple[Registry, Tuple[str, ...]]]:
@@ -144,14 +155,14 @@ def _plain(value):
 
 
 def _check_component(cfg: DictConfig, component: Component) -> None:
-    registries = component.registries()
+    registries = _generators(cfg) if component.registries is _generators else component.registries()
     if not registries:
         return
     if OmegaConf.select(cfg, component.section) is None:
         return  # the config schema predates this section
     name = OmegaConf.select(cfg, component.name_key)
     args = _plain(OmegaConf.select(cfg, component.args_key)) or {}
-    found = _builder(component, name)
+    found = next(((registry.get(name), fixed) for registry, fixed in registries if name in registry), None)
     if found is None:
         names = sorted({n for registry, _ in registries for n in registry.names()})
         kinds = " or ".join(registry.kind for registry, _ in registries)

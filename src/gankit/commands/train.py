@@ -45,5 +45,8 @@ def run(args) -> int:
     print(f"run folder: {result.run_dir}")
     print(f"samples:    {result.run_dir / 'samples.png'}")
     print(f"curves:     {result.run_dir / 'curves'}")
-    print(f"next:       gankit sample {result.run_dir} --out grid.png   |   gankit report {result.run_dir}")
+    directions = getattr(result.trainer.objective, "directions", None)  # an image-to-image run has no G to sample
+    first = (f"gankit translate {result.run_dir} --direction {next(iter(directions))} --input IMAGES --out DIR"
+             if directions else f"gankit sample {result.run_dir} --out grid.png")
+    print(f"next:       {first}   |   gankit report {result.run_dir}")
     return 0

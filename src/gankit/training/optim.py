@@ -39,8 +39,26 @@ def build_optimizer(params, cfg, where: str, device: torch.device) -> torch.opti
     return OPTIMIZERS.get(cfg.name)(list(params), cfg, fast)
 
 
+def _constant(total_steps: int):
+    return lambda s: 1.0
+
+
+def _linear(total_steps: int):
+    return lambda s: max(0.0, 1.0 - s / total_steps)
+
+
+def _linear_second_half(total_steps: int):
+    # CycleGAN's schedule (Zhu et al. 2017; the reference's n_epochs + n_epochs_decay): constant for
+    # the first half, then linear towards 0 at total_steps.
+    start = total_steps // 2
+    return lambda s: 1.0 if s < start else max(0.0, 1.0 - (s - start) / (total_steps - start))
+
+
+#: ``optim.*.lr_decay`` -> ``total_steps -> (step -> LR factor)``. The factors are plain functions,
+#: so LambdaLR's state_dict stays free of code.
+LR_DECAYS = {"none": _constant, "linear": _linear, "linear_second_half": _linear_second_half}
+
+
 def build_scheduler(opt: torch.optim.Optimizer, cfg, total_steps: int):
-    """Constant LR, or linear decay to 0 at ``total_steps`` (stepped once per generator step)."""
-    if cfg.lr_decay == "linear":
-        return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1.0 - s / total_steps))
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    """The LR schedule ``cfg.lr_decay`` names (see ``LR_DECAYS``), stepped once per training step."""
+    return torch.optim.lr_scheduler.LambdaLR(opt, LR_DECAYS[cfg.lr_decay](total_steps))

@@ -27,8 +27,8 @@ from gankit.viz.io import atomic_write_bytes
 
 #: Section ids in page order.
 # People judge a GAN by looking first: samples lead, the config and run facts close the page.
-SECTIONS = ("samples", "metrics", "curves", "timeline", "interpolation", "toy2d", "embedding", "memorization",
-            "meta", "config")
+SECTIONS = ("samples", "translations", "metrics", "curves", "timeline", "interpolation", "toy2d", "embedding",
+            "memorization", "meta", "config")
 
 _TITLES = {
     "config": "Configuration",
@@ -36,6 +36,7 @@ _TITLES = {
     "metrics": "Key metrics",
     "curves": "Training curves",
     "samples": "Final samples",
+    "translations": "Translations: A -> B -> A",
     "timeline": "Training timeline",
     "interpolation": "Latent interpolation",
     "embedding": "Feature space: real vs generated",
@@ -142,6 +143,7 @@ class _Run:
     cfg: object = None
     G: Optional[torch.nn.Module] = None
     G_missing: str = ""
+    translators: object = None  # gankit.translate.Translators of an image-to-image run (which has no G)
     data: object = None
     data_missing: str = ""
     data_notes: List[str] = field(default_factory=list)
@@ -224,6 +226,7 @@ def build_report(run_dir: str | Path, out: Optional[str | Path] = None, *, n_emb
             ("metrics", lambda: _section_metrics(run)),
             ("curves", lambda: _section_curves(run)),
             ("samples", lambda: _section_samples(run, seed)),
+            ("translations", lambda: _section_translations(run)),
             ("timeline", lambda: _section_timeline(run, max_gif_frames)),
             ("interpolation", lambda: _section_interpolation(run, interp_seeds, interp_steps, interp_mode)),
             ("embedding", lambda: _section_embedding(run, n_embed, embed_methods, seed, max_reference, device)),
@@ -292,7 +295,7 @@ def _evaluate(run: _Run, metrics: Sequence[str], n_eval: int, seed: int, device:
 
 def _load_generator(run: _Run, device: str, ema: bool) -> None:
     from gankit.config import from_yaml_text
-    from gankit.training.checkpoint import load_run_generator
+    from gankit.training.checkpoint import NoNoiseGenerator, load_run_generator
 
     config_file = run.run_dir / "config.yaml"
     if config_file.is_file():
@@ -300,6 +303,13 @@ def _load_generator(run: _Run, device: str, ema: bool) -> None:
     try:
         run.G, cfg = load_run_generator(run.run_dir, ema=ema, device=device)
         run.cfg = run.cfg if run.cfg is not None else cfg
+    except NoNoiseGenerator:  # an image-to-image run: its translators stand in for G
+        from gankit.translate import load_translators
+
+        run.translators = load_translators(run.run_dir, device=device, ema=ema)
+        run.G_missing = (f"Not applicable: this '{run.translators.objective}' run translates images "
+                         f"({', '.join(run.translators.networks)}; see Translations) and has no noise generator "
+                         "to sample from.")
     except (FileNotFoundError, ValueError) as e:  # no checkpoint yet, or none readable: shown in the sections
         run.G_missing = f"no generator could be loaded from {run.run_dir}: {e}"
         run.progress(f"report: {run.G_missing}")
@@ -353,13 +363,18 @@ def _training_data(run: _Run, max_samples: int, seed: int):
 def _needs_image_generator(run: _Run) -> Optional[str]:
     """An explanation when the image sections cannot run, else None."""
     if run.G is None:
-        return _missing(run.G_missing)
+        return _no_generator(run)
     if not run.is_image():
         return _note("Not applicable: this run generates vectors, not images; see the 2-D section.")
     return None
 
 
 # ----------------------------------------------------------------------------------- sections
+def _no_generator(run: _Run) -> str:
+    """Why a section that samples the noise generator is empty: not applicable (translators) or missing."""
+    return _note(run.G_missing) if run.translators is not None else _missing(run.G_missing)
+
+
 def _section_config(run: _Run) -> str:
     path = run.run_dir / "config.yaml"
     if path.is_file():
@@ -454,12 +469,17 @@ def _section_curves(run: _Run) -> str:
 
 def _section_samples(run: _Run, seed: int) -> str:
     final = run.run_dir / "samples.png"
+    if final.is_file() and run.translators is not None:
+        return _img(final, "final preview", "The run's preview at the end of training: fixed training images and "
+                    "their translations (rows as in Translations below).", upscale_to=512)
     if final.is_file():
         caption = "Fixed-noise samples at the end of training (EMA generator when enabled)."
         if run.G is not None and run.G.num_classes:
             names = getattr(run.G, "class_names", []) or [str(c) for c in range(run.G.num_classes)]
             caption += f" One row per class (up to 20 classes), top to bottom: {', '.join(map(str, names[:20]))}."
         return _img(final, "final samples", caption, upscale_to=512)
+    if run.G is None and run.translators is not None:
+        return _note(f"{final} is missing (written at the end of training); see Translations.")
     if run.G is None:
         return _missing(f"{final} (written at the end of training) and no generator to draw new samples: {run.G_missing}")
     from gankit.viz.grid import class_grid, sample, save_grid
@@ -520,6 +540,39 @@ def _section_interpolation(run: _Run, seeds: Sequence[int], steps: int, mode: st
                               upscale_to=640))
         except ValueError as e:  # a custom generator whose labels enter in an unsupported way: explain it
             parts.append(_note(f"Class interpolation not possible: {e}"))
+    return "".join(parts)
+
+
+def _section_translations(run: _Run) -> str:
+    """Per direction: the run's fixed inputs, their translation and, when the run has the reverse
+    translator, the way back (A -> B -> A triplets, one column per image)."""
+    t = run.translators
+    if t is None:
+        return _note("Not applicable: this run has no image translators (cyclegan and pix2pix runs do).") \
+            if run.G is not None else _missing(run.G_missing)
+    from gankit.translate import translate
+    from gankit.viz.grid import save_grid
+
+    parts = [_note(f"Inputs: the run's fixed preview images of each domain (training images, step {t.step:,}); "
+                   "translate other images with `gankit translate RUN --direction D --input IMAGES --out DIR`.")]
+    for direction, net in t.networks.items():
+        source, target = direction.split("2", 1)
+        x = t.fixed.get(source)
+        if x is None:
+            parts.append(_missing(f"{direction}: the checkpoint holds no fixed {source.upper()} inputs."))
+            continue
+        x = x[:8]
+        rows, names = [x, translate(net, x)], [source.upper(), f"{t.records[direction]['player']}({source.upper()})"]
+        back = f"{target}2{source}"
+        if back in t.networks:
+            rows.append(translate(t.networks[back], rows[1]))
+            names.append(f"{t.records[back]['player']}({names[1]})")
+        if len({r.shape[1] for r in rows}) > 1:  # grey and colour domains: show grey as RGB
+            rows = [r.expand(-1, 3, -1, -1) if r.shape[1] == 1 else r for r in rows]
+        path = save_grid(torch.cat(rows), run.tmp / f"translations-{direction}.png", nrow=len(x))
+        parts.append(_img(path, f"{direction} translations", f"{source.upper()} -> {target.upper()}"
+                          f"{' -> ' + source.upper() if back in t.networks else ''}; rows: {', '.join(names)}.",
+                          upscale_to=512))
     return "".join(parts)
 
 
@@ -598,7 +651,7 @@ def _section_memorization(run: _Run, n: int, n_real: int, seed: int, max_referen
 
 def _section_toy2d(run: _Run, seed: int) -> str:
     if run.G is None:
-        return _missing(run.G_missing)
+        return _no_generator(run)
     if run.is_image():
         return _note("Not applicable: this run generates images (the 2-D plots are for ring/grid-like vector data).")
     if tuple(run.G.out_shape) != (2,):
