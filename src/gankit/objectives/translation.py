@@ -15,10 +15,12 @@ The contract a translation objective keeps (``gankit translate``, the report and
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Dict, Optional
 
 import torch
+from omegaconf import OmegaConf
 
 from gankit.data.batches import to_model_range
 from gankit.models import build_translator
@@ -52,9 +54,11 @@ class TranslationGame(Objective):
             out_shape: ``(C, H, W)`` of the images it writes.
         """
         g = setup.cfg.model.g
+        # Plain containers: the record goes into checkpoints, which load with weights_only=True.
+        args = OmegaConf.to_container(g.args, resolve=True)
         player = self.directions[direction]
-        module = setup.modules.get(player) or build_translator(g.name, dict(g.args), in_shape, out_shape)
-        self._records[direction] = {"player": player, "network": g.name, "args": dict(g.args),
+        module = setup.modules.get(player) or build_translator(g.name, args, in_shape, out_shape)
+        self._records[direction] = {"player": player, "network": g.name, "args": args,
                                     "in_shape": [int(s) for s in in_shape], "out_shape": [int(s) for s in out_shape]}
         return module
 
@@ -68,7 +72,7 @@ class TranslationGame(Objective):
 
     def translator_state(self) -> Dict[str, dict]:
         """The ``"translators"`` entry of :meth:`state_dict` (plain values)."""
-        return {d: dict(r, args=dict(r["args"])) for d, r in self._records.items()}
+        return copy.deepcopy(self._records)
 
     def describe(self) -> dict:
         return {**super().describe(), "translators": self.translator_state()}
