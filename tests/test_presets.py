@@ -107,9 +107,11 @@ def test_preset_trains_a_few_tiny_steps(name, preset_run):
         assert any(k.startswith("loss/") for k in row)
         bad = {k: v for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)}
         assert bad == {}, f"{name}: non-finite statistics at step {row['step']}"
-    # the final picture shows something (not one flat colour) and the checkpoint holds this run's step
+    # the final picture holds drawn tiles, not only the white padding of an empty grid (after 2 steps a
+    # tiny G may still paint flat grey), and the checkpoint holds this run's step
+    # (2-D presets draw a scatter instead, whose content tests/test_viz_toy2d.py checks)
     pixels = np.asarray(Image.open(run / "samples.png").convert("L"), dtype=np.float32)
-    assert pixels.std() > 1.0 and len(np.unique(pixels)) > 8
+    assert modes_of(preset.data.source)[0] is not None or (pixels < 250).mean() > 0.3
     assert load_checkpoint(run / "checkpoints" / f"step-{STEPS:07d}.pt")["step"] == STEPS
 
 
