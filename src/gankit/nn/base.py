@@ -147,6 +147,8 @@ class Discriminator(nn.Module):
             per_sample = (self.in_shape[0] + label_features, *self.in_shape[1:])
         #: Shape of one item the trunk receives (labels appended, ``pack`` samples concatenated).
         self.trunk_shape = (self.pack * per_sample[0], *per_sample[1:])
+        #: Heads beside ``head`` on the same trunk features (see :meth:`attach_head`).
+        self.extra_heads = nn.ModuleDict()
 
     def minibatch_std_layers(self) -> List[nn.Module]:
         """``[MinibatchStd]`` when enabled, else ``[]``; it adds ``self.minibatch_std_channels``."""
@@ -159,6 +161,18 @@ class Discriminator(nn.Module):
     def add_head(self, features: int) -> None:
         """Create the output head for trunk features of length ``features``."""
         self.head = DiscriminatorHead(features, self.num_classes, self.conditioning)
+
+    def attach_head(self, name: str, head: nn.Module) -> None:
+        """Put another head on the trunk: ``head(h)`` sees the same features ``h [N', F]`` as the
+        adversarial head (``F = self.head.features``), and D's output becomes a dict holding
+        ``"logits"`` and ``name: head(h)`` (InfoGAN's Q network, which shares D's trunk).
+
+        Attach before the optimiser is built, so that it trains the head too; heads attached after
+        :meth:`finish` keep their own initialisation and get no spectral norm.
+        """
+        if name in ("logits", "class_logits") or name in self.extra_heads:
+            raise ValueError(f"D output key '{name}' is taken; attach the head under another name")
+        self.extra_heads[name] = head
 
     def finish(self, init: Optional[Callable[[nn.Module], None]], spectral_norm: bool) -> None:
         """Initialise the weights with ``init`` (None keeps the layers' own), then optionally apply
@@ -173,7 +187,7 @@ class Discriminator(nn.Module):
                 ) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:
         """Args: x ``[N, *in_shape]``; y int64 ``[N]`` (concat/projection conditioning; AC-GAN's D
         takes no label). Returns: raw logits ``[N / pack]``, or for AC-GAN
-        ``{"logits": [N], "class_logits": [N, K]}``."""
+        ``{"logits": [N], "class_logits": [N, K]}``, plus one entry per attached head."""
         who = type(self).__name__
         if tuple(x.shape[1:]) != self.in_shape:
             raise ValueError(f"{who} expects x of shape [N, {', '.join(map(str, self.in_shape))}], got {tuple(x.shape)}")
@@ -188,4 +202,8 @@ class Discriminator(nn.Module):
         h = self.features(x)
         assert h.shape == (n // self.pack, self.head.features), (
             f"{who} trunk gave features {tuple(h.shape)}, expected {(n // self.pack, self.head.features)}")
-        return self.head(h, y if self.conditioning == "projection" else None)
+        out = self.head(h, y if self.conditioning == "projection" else None)
+        if len(self.extra_heads):
+            out = dict(out) if isinstance(out, dict) else {"logits": out}
+            out.update({name: head(h) for name, head in self.extra_heads.items()})
+        return out

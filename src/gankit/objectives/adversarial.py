@@ -117,7 +117,8 @@ class Adversarial(NoiseGame):
         self.regs = build_regularizers(dict(cfg.regularizers))
         self.reuse_fake = cfg.train.reuse_fake
         self.phases = [Phase("D", ("D",), repeat=cfg.train.n_critic), Phase("G", ("G",))]
-        # The fake batch of G's last update, for D's next first update (train.reuse_fake).
+        # The fake batch of G's last update (samples, labels, latents), for D's next first update
+        # (train.reuse_fake).
         self.carried: Optional[tuple] = None
         self._g_inputs: Optional[tuple] = None
 
@@ -129,7 +130,7 @@ class Adversarial(NoiseGame):
         real, y_real = self.real_batch(run)
         carried = self.carried if repeat == 0 and self.reuse_fake else None
         if carried is not None and carried[0].shape[0] == real.shape[0]:
-            fake, y_fake = carried
+            fake, y_fake, z = carried
         else:
             z, y_fake = self.latents(real.shape[0], run)
             with torch.no_grad(), run.autocast():
@@ -152,6 +153,9 @@ class Adversarial(NoiseGame):
                 if penalty is not None:
                     reporter.report(f"penalty/{name}", penalty, step)
                     total = total + penalty
+        extra = self.fake_terms("D", z, fake_out, run)
+        if extra is not None:
+            total = total + extra
         reporter.report("D/real", real_logits.detach())
         reporter.report("D/fake", fake_logits.detach())
         if self.loss_fn.probabilities:
@@ -178,9 +182,24 @@ class Adversarial(NoiseGame):
             if penalty is not None:
                 reporter.report(f"penalty_G/{name}", penalty, step)
                 total = total + penalty
-        self.carried = (fake.detach(), y_fake)
+        extra = self.fake_terms("G", z, fake_out, run)
+        if extra is not None:
+            total = total + extra
+        self.carried = (fake.detach(), y_fake, z)
         self._g_inputs = None
         return total
+
+    def fake_terms(self, phase: str, z: torch.Tensor, fake_out, run) -> Optional[torch.Tensor]:
+        """A subclass's extra loss on the fake batch of a ``"D"`` or ``"G"`` update (InfoGAN's
+        mutual-information term), or None (this game has none).
+
+        Args:
+            phase: ``"D"`` or ``"G"``.
+            z: ``[N, prior.dim]`` latents of the fake batch.
+            fake_out: D's output on it (a dict when D has extra heads).
+            run: the loop (for ``run.reporter`` and ``run.step_index``).
+        """
+        return None
 
     def after_update(self, phase, run) -> None:
         if phase.name == "D":
@@ -200,6 +219,8 @@ class Adversarial(NoiseGame):
         self.fixed_z = state["fixed"]["z"].to(device)
         self.fixed_y = state["fixed"]["y"].to(device) if state["fixed"]["y"] is not None else None
         carried = state.get("carried")
+        if carried is not None and len(carried) == 2:  # checkpoints before the latents were carried too
+            carried = (*carried, None)
         self.carried = None if carried is None else tuple(t.to(device) if t is not None else None for t in carried)
         if self.carried is not None and self.is_image:
-            self.carried = (self.carried[0].contiguous(memory_format=self.memory_format), self.carried[1])
+            self.carried = (self.carried[0].contiguous(memory_format=self.memory_format), *self.carried[1:])

@@ -27,8 +27,8 @@ from gankit.viz.io import atomic_write_bytes
 
 #: Section ids in page order.
 # People judge a GAN by looking first: samples lead, the config and run facts close the page.
-SECTIONS = ("samples", "translations", "metrics", "curves", "timeline", "interpolation", "toy2d", "embedding",
-            "memorization", "meta", "config")
+SECTIONS = ("samples", "translations", "metrics", "curves", "timeline", "interpolation", "codes", "toy2d",
+            "embedding", "memorization", "meta", "config")
 
 _TITLES = {
     "config": "Configuration",
@@ -39,6 +39,7 @@ _TITLES = {
     "translations": "Translations: A -> B -> A",
     "timeline": "Training timeline",
     "interpolation": "Latent interpolation",
+    "codes": "Latent codes (InfoGAN traversals)",
     "embedding": "Feature space: real vs generated",
     "memorization": "Memorisation check",
     "toy2d": "2-D data: samples and density",
@@ -229,6 +230,7 @@ def build_report(run_dir: str | Path, out: Optional[str | Path] = None, *, n_emb
             ("translations", lambda: _section_translations(run)),
             ("timeline", lambda: _section_timeline(run, max_gif_frames)),
             ("interpolation", lambda: _section_interpolation(run, interp_seeds, interp_steps, interp_mode)),
+            ("codes", lambda: _section_codes(run, seed)),
             ("embedding", lambda: _section_embedding(run, n_embed, embed_methods, seed, max_reference, device)),
             ("memorization", lambda: _section_memorization(run, n_memo, n_real, seed, max_reference)),
             ("toy2d", lambda: _section_toy2d(run, seed)),
@@ -540,6 +542,29 @@ def _section_interpolation(run: _Run, seeds: Sequence[int], steps: int, mode: st
                               upscale_to=640))
         except ValueError as e:  # a custom generator whose labels enter in an unsupported way: explain it
             parts.append(_note(f"Class interpolation not possible: {e}"))
+    return "".join(parts)
+
+
+def _section_codes(run: _Run, seed: int) -> str:
+    """One traversal per InfoGAN code (rows: fixed noise; columns: the code's values)."""
+    problem = _needs_image_generator(run)
+    if problem:
+        return problem
+    from gankit.viz.grid import save_grid
+    from gankit.viz.traverse import SPAN, traversal_codes, traverse
+
+    try:
+        codes = traversal_codes(run.G)
+    except ValueError:
+        return _note("Not applicable: this run's latent prior has no codes (InfoGAN runs: model.latent.name=infogan).")
+    parts = []
+    for c in codes:
+        x, values = traverse(run.G, c.name, rows=8, seed=seed)
+        what = (f"all {c.size} values" if c.kind == "categorical" else f"{len(values)} values from "
+                f"{float(values[0]):g} to {float(values[-1]):g} ({SPAN:g}x the training range)")
+        parts.append(_img(save_grid(x, run.tmp / f"traverse-{c.name}.png", nrow=len(values)), f"{c.name} traversal",
+                          f"{c.describe()}: columns {what}; rows: fixed noise seeds {seed}..{seed + 7} "
+                          f"(`gankit traverse RUN --code {c.name}`).", upscale_to=512))
     return "".join(parts)
 
 
