@@ -146,8 +146,7 @@ class Adversarial(NoiseGame):
         reporter.report("loss/D", loss, step)
         total = loss
         if active:
-            ctx = StepContext(self.players["D"].module, self.players["G"].module, self.d_forward, real, y_real, fake,
-                              y_fake, real_out, fake_out, step)
+            ctx = self._context(real, y_real, fake, y_fake, real_out, fake_out, step)
             for name, reg in active.items():
                 penalty = reg.d_penalty(ctx)
                 if penalty is not None:
@@ -175,8 +174,7 @@ class Adversarial(NoiseGame):
         loss = self.loss_fn.g_loss(logits_of(fake_out).float(), real_logits)
         reporter.report("loss/G", loss, step)
         total = loss
-        ctx = StepContext(self.players["D"].module, self.players["G"].module, self.d_forward, real, y_real, fake,
-                          y_fake, real_out, fake_out, step)
+        ctx = self._context(real, y_real, fake, y_fake, real_out, fake_out, step)
         for name, reg in self.regs.items():
             penalty = reg.g_penalty(ctx)
             if penalty is not None:
@@ -188,6 +186,11 @@ class Adversarial(NoiseGame):
         self.carried = (fake.detach(), y_fake, z)
         self._g_inputs = None
         return total
+
+    def _context(self, real, y_real, fake, y_fake, real_out, fake_out, step: int) -> StepContext:
+        """What a regulariser may look at in this update (see :class:`gankit.regularizers.StepContext`)."""
+        return StepContext(self.players["D"].module, self.players["G"].module, self.d_forward, real, y_real, fake,
+                           y_fake, real_out, fake_out, step)
 
     def fake_terms(self, phase: str, z: torch.Tensor, fake_out, run) -> Optional[torch.Tensor]:
         """A subclass's extra loss on the fake batch of a ``"D"`` or ``"G"`` update (InfoGAN's
