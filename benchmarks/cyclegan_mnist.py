@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mode_collapse import write_block  # noqa: E402  (one block writer for every benchmark script)
+from seeded_runs import mean_se, train_run  # noqa: E402
 
 BEGIN, END = "<!-- cyclegan-mnist:begin -->", "<!-- cyclegan-mnist:end -->"
 PRESET = "cyclegan-mnist"
@@ -98,23 +98,6 @@ def holdout_scores(run_dir, classifier: bool = True, device="cpu") -> Dict[str, 
     return out
 
 
-def train_run(seed: int, overrides: Sequence[str], run_dir: Path, threads: int) -> float:
-    """Train one seed through the CLI in a fresh process; returns its wall time in seconds."""
-    started = time.perf_counter()
-    cmd = [sys.executable, "-m", "gankit.cli", "train", "--preset", PRESET, "--out", str(run_dir), "--quiet",
-           f"train.seed={seed}", f"train.threads={threads}", *overrides]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
-
-
-def _mean_se(values: Sequence[float], scale: float = 1.0, digits: int = 3) -> str:
-    m = statistics.mean(values) * scale
-    if len(values) < 2:
-        return f"{m:.{digits}f}"
-    se = statistics.stdev(values) / len(values) ** 0.5 * scale
-    return f"{m:.{digits}f} ± {se:.{digits}f}"
-
-
 def render(results: list, overrides: Sequence[str], command: str, machine: str, wall: float) -> str:
     rows = [r["scores"] for r in results]
     col = {k: [r[k] for r in rows] for k in rows[0]}
@@ -136,9 +119,9 @@ def render(results: list, overrides: Sequence[str], command: str, machine: str, 
         "",
         "| direction | gankit CycleGAN MAE | identity map MAE | inversion only MAE |",
         "|---|---|---|---|",
-        f"| A -> B: `G_ab(A)` vs `T(A)` | **{_mean_se(col['mae_a2b'], digits=4)}** | "
+        f"| A -> B: `G_ab(A)` vs `T(A)` | **{mean_se(col['mae_a2b'], digits=4)}** | "
         f"{col['identity_a2b'][0]:.4f} | {col['invert_a2b'][0]:.4f} |",
-        f"| B -> A: `G_ba(T(A))` vs `A` | **{_mean_se(col['mae_b2a'], digits=4)}** | {col['identity_b2a'][0]:.4f} | "
+        f"| B -> A: `G_ba(T(A))` vs `A` | **{mean_se(col['mae_b2a'], digits=4)}** | {col['identity_b2a'][0]:.4f} | "
         f"{col['invert_b2a'][0]:.4f} |",
         "",
         f"Per seed (A -> B / B -> A MAE, training time): {per_seed}.",
@@ -151,10 +134,10 @@ def render(results: list, overrides: Sequence[str], command: str, machine: str, 
             "",
             "| images classified | accuracy % | same classifier on the real images |",
             "|---|---|---|",
-            f"| `G_ba(T(A))` (B translated to A) | **{_mean_se(col['acc_b2a'], 100, 1)}** | "
+            f"| `G_ba(T(A))` (B translated to A) | **{mean_se(col['acc_b2a'], 100, 1)}** | "
             f"{100 * col['acc_real_a'][0]:.1f} (`A`) |",
             "| `255 - G_ab(A)` (A translated to B, colours inverted back) | "
-            f"**{_mean_se(col['acc_a2b_inverted'], 100, 1)}** "
+            f"**{mean_se(col['acc_a2b_inverted'], 100, 1)}** "
             f"| {100 * col['acc_real_b_inverted'][0]:.1f} (`255 - T(A)`) |",
         ]
     lines.append(END)
@@ -189,7 +172,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         results = []
         for seed in range(args.seeds):
             run_dir = root / f"seed-{seed}"
-            seconds = train_run(seed, args.set, run_dir, args.threads)
+            seconds = train_run(PRESET, seed, args.set, run_dir, args.threads)
             scores = holdout_scores(run_dir, classifier=not args.no_classifier)
             print(f"seed {seed}: {seconds:.0f} s, " + ", ".join(f"{k}={v:.4f}" for k, v in scores.items()),
                   file=sys.stderr, flush=True)

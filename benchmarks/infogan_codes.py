@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,20 +34,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mode_collapse import write_block  # noqa: E402  (one block writer for every benchmark script)
+from seeded_runs import mean_se, train_run  # noqa: E402
 
 BEGIN, END = "<!-- infogan-codes:begin -->", "<!-- infogan-codes:end -->"
 PRESET = "infogan-mnist"
 #: The paper's error with the majority mapping (Chen et al. 2016, section 7.1).
 PAPER_ERROR = 0.05
-
-
-def train_run(preset: str, seed: int, overrides: Sequence[str], run_dir: Path, threads: int) -> float:
-    """Train one seed through the CLI in a fresh process; returns its wall time in seconds."""
-    started = time.perf_counter()
-    cmd = [sys.executable, "-m", "gankit.cli", "train", "--preset", preset, "--out", str(run_dir), "--quiet",
-           f"train.seed={seed}", f"train.threads={threads}", *overrides]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def score_run(run_dir: Path, per_value: int, device: str = "cpu") -> dict:
@@ -62,14 +53,6 @@ def score_run(run_dir: Path, per_value: int, device: str = "cpu") -> dict:
     clf = get_classifier("mnist5k", None, cfg.data.resolution, 1, device=device)
     scores = categorical_agreement(G, clf, "cat0", n_per_value=per_value, seed=0)
     return {**scores, "classifier_accuracy": clf.meta.get("holdout_accuracy"), "resolution": cfg.data.resolution}
-
-
-def _mean_se(values: Sequence[float], scale: float = 1.0, digits: int = 1) -> str:
-    m = statistics.mean(values) * scale
-    if len(values) < 2:
-        return f"{m:.{digits}f}"
-    se = statistics.stdev(values) / len(values) ** 0.5 * scale
-    return f"{m:.{digits}f} ± {se:.{digits}f}"
 
 
 def load_line() -> str:
@@ -104,11 +87,11 @@ def render(results: list, preset: str, overrides: Sequence[str], command: str, m
         "",
         "| measure | gankit InfoGAN | InfoGAN paper (full MNIST, 50 epochs) |",
         "|---|---|---|",
-        f"| accuracy, each value -> its majority digit (%) | **{_mean_se(col['accuracy'], 100)}** | "
+        f"| accuracy, each value -> its majority digit (%) | **{mean_se(col['accuracy'], 100, 1)}** | "
         f"{100 * (1 - PAPER_ERROR):.0f} (5% error) |",
-        f"| accuracy, values matched one-to-one to digits (%) | **{_mean_se(col['one_to_one_accuracy'], 100)}** | - |",
-        f"| normalised mutual information (code value; digit) | **{_mean_se(col['nmi'], 1, 3)}** | - |",
-        f"| distinct digits among the 10 values' majority labels | {_mean_se(col['labels_covered'], 1, 1)} | - |",
+        f"| accuracy, values matched one-to-one to digits (%) | **{mean_se(col['one_to_one_accuracy'], 100, 1)}** | - |",
+        f"| normalised mutual information (code value; digit) | **{mean_se(col['nmi'], 1, 3)}** | - |",
+        f"| distinct digits among the 10 values' majority labels | {mean_se(col['labels_covered'], 1, 1)} | - |",
         "",
         f"Per seed (majority / one-to-one accuracy, NMI, mapping, training time): {per_seed}.",
         END,
