@@ -250,6 +250,20 @@ def _nearest_existing(path: Path) -> Path:
     return Path(path.anchor or ".")
 
 
+def _write_failure(base: Path) -> str:
+    """Why nothing can be created in the folder ``base`` (by making and removing a probe folder), or ''."""
+    import os
+    import uuid
+
+    probe = base / f".gankit-write-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as e:
+        return str(e.strerror or e)
+    return ""
+
+
 def check_output_folder(path: str | Path, setting: str) -> Path:
     """Check that a folder can be created (or written into) at ``path`` without creating it.
 
@@ -264,9 +278,6 @@ def check_output_folder(path: str | Path, setting: str) -> Path:
     Returns:
         The path, with ``~`` expanded.
     """
-    import os
-    import uuid
-
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{setting}={path} is a file, not a folder; choose a folder (it is created if missing), "
@@ -275,14 +286,11 @@ def check_output_folder(path: str | Path, setting: str) -> Path:
     if not base.is_dir():
         raise ConfigError(f"{setting}={path}: {base} is a file, so no folder can be made under it; choose another "
                           f"location for {setting}")
-    probe = base / f".gankit-write-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        probe.mkdir()
-        probe.rmdir()
-    except OSError as e:
+    failure = _write_failure(base)
+    if failure:
         raise ConfigError(f"{setting}={path} cannot be written: creating a folder in {base} failed "
-                          f"({e.strerror or e}); choose a writable location for {setting} (or fix the permissions "
-                          f"of {base})") from None
+                          f"({failure}); choose a writable location for {setting} (or fix the permissions "
+                          f"of {base})")
     return path
 
 
@@ -297,9 +305,6 @@ def check_output_file(path: str | Path, setting: str, example: str = "samples.pn
     Returns:
         The path, with ``~`` expanded.
     """
-    import os
-    import uuid
-
     path = Path(path).expanduser()
     if path.is_dir():
         raise ConfigError(f"{setting} {path} is a folder; give a file name, e.g. {setting} {path / example}")
@@ -307,13 +312,10 @@ def check_output_file(path: str | Path, setting: str, example: str = "samples.pn
     if not base.is_dir():
         raise ConfigError(f"{setting} {path}: {base} is a file, so it cannot hold {path.name}; choose another "
                           f"location for {setting}")
-    probe = base / f".gankit-write-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        probe.mkdir()
-        probe.rmdir()
-    except OSError as e:
-        raise ConfigError(f"{setting} {path} cannot be written: {base} refuses new files ({e.strerror or e}); "
-                          f"choose a writable location for {setting}") from None
+    failure = _write_failure(base)
+    if failure:
+        raise ConfigError(f"{setting} {path} cannot be written: {base} refuses new files ({failure}); "
+                          f"choose a writable location for {setting}")
     return path
 
 
