@@ -9,7 +9,6 @@ wins, what changed, what was restored).
 from __future__ import annotations
 
 import errno
-import os
 import signal
 import sys
 import threading
@@ -73,8 +72,8 @@ class _Signals:
     """While training: the first SIGINT/SIGTERM asks the loop to stop after the step (it saves a
     checkpoint); a second one aborts at once (the last complete checkpoint survives)."""
 
-    def __init__(self, trainer: Trainer, quiet: bool):
-        self.trainer, self.quiet, self.received = trainer, quiet, None
+    def __init__(self, trainer: Trainer):
+        self.trainer, self.received = trainer, None
         self.previous = {}
 
     def __enter__(self):
@@ -139,7 +138,7 @@ def train(preset: Optional[str] = None, overrides: Sequence[str] = (), config_fi
         _restore(trainer, path, state, changes)
     else:
         trainer.write_run_files(argv)
-    return _fit(trainer, stop_after, quiet)
+    return _fit(trainer, stop_after)
 
 
 def _check_before_data(cfg: DictConfig, run_dir) -> None:
@@ -240,8 +239,8 @@ def _restore(trainer: Trainer, path: Path, state: dict, changes: list[str]) -> N
                     "to train longer")
 
 
-def _fit(trainer: Trainer, stop_after: Optional[int], quiet: bool) -> TrainResult:
-    signals = _Signals(trainer, quiet)
+def _fit(trainer: Trainer, stop_after: Optional[int]) -> TrainResult:
+    signals = _Signals(trainer)
     try:
         with signals:
             step = trainer.fit(stop_after)

@@ -157,9 +157,7 @@ class Trainer:
             p.optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         for p in players:
-            if p.scaler is not scaler:
-                p.scaler = scaler
-            self.reporter.report(f"grad_norm/{p.name}", p.clip_and_norm())
+            self.reporter.report(f"grad_norm/{p.name}", p.clip_and_norm(scaler))
             scaler.step(p.optimizer)
         scaler.update()
         for p in frozen:

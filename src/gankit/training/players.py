@@ -50,9 +50,10 @@ class Player:
     def lr(self) -> float:
         return self.optimizer.param_groups[0]["lr"]
 
-    def clip_and_norm(self) -> torch.Tensor:
-        """Unscale, then clip (when ``grad_clip`` > 0); the pre-clip global gradient norm, on device."""
-        self.scaler.unscale_(self.optimizer)
+    def clip_and_norm(self, scaler: torch.amp.GradScaler) -> torch.Tensor:
+        """Unscale with ``scaler`` (the phase's: it scaled the loss), then clip (when ``grad_clip`` > 0);
+        returns the pre-clip global gradient norm, on device."""
+        scaler.unscale_(self.optimizer)
         params = [p for p in self.module.parameters() if p.grad is not None]
         return torch.nn.utils.clip_grad_norm_(params, self.grad_clip if self.grad_clip > 0 else float("inf"),
                                               foreach=True)
@@ -97,22 +98,19 @@ class Player:
             wanted["betas"] = tuple(float(b) for b in self.opt_cfg.betas)
         if "momentum" in self.optimizer.defaults:
             wanted["momentum"] = float(self.opt_cfg.momentum)
-        old_base = list(self.scheduler.base_lrs)
+        lr = wanted.pop("lr")
         for key, value in wanted.items():
-            if key == "lr":
-                if any(b != value for b in old_base):
-                    changes.append(f"lr: {old_base[0]:g} -> {value:g}")
-                continue
-            for group in self.optimizer.param_groups:
-                if group.get(key) != value:
-                    if not changes or not changes[-1].startswith(key):
-                        changes.append(f"{key}: {group.get(key)} -> {value}")
+            old = self.optimizer.param_groups[0].get(key)
+            if any(group.get(key) != value for group in self.optimizer.param_groups):
+                changes.append(f"{key}: {old} -> {value}")
+                for group in self.optimizer.param_groups:
                     group[key] = value
-        if any(b != wanted["lr"] for b in old_base):
-            self.scheduler.base_lrs = [wanted["lr"]] * len(self.optimizer.param_groups)
+        if any(b != lr for b in self.scheduler.base_lrs):
+            changes.insert(0, f"lr: {self.scheduler.base_lrs[0]:g} -> {lr:g}")
+            self.scheduler.base_lrs = [lr] * len(self.optimizer.param_groups)
             for group, lmbda in zip(self.optimizer.param_groups, self.scheduler.lr_lambdas):
-                group["initial_lr"] = wanted["lr"]
-                group["lr"] = wanted["lr"] * lmbda(self.scheduler.last_epoch)
+                group["initial_lr"] = lr
+                group["lr"] = lr * lmbda(self.scheduler.last_epoch)
             self.scheduler._last_lr = [g["lr"] for g in self.optimizer.param_groups]
         return changes
 
