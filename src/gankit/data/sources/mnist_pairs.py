@@ -117,6 +117,16 @@ def get_task(task: str) -> Task:
     return TASKS[task]
 
 
+def _closed_form(task: str, direction: str, x: torch.Tensor) -> torch.Tensor:
+    fn = getattr(get_task(task), direction)
+    if fn is None:
+        arrow, side, other = (("A -> B", "targets", "inverse_mapping for B -> A") if direction == "forward"
+                              else ("B -> A", "inputs", "true_mapping for A -> B"))
+        raise ValueError(f"mnist-pairs task '{task}' has no closed-form {arrow} mapping; compare translations with "
+                         f"the holdout split's {side}, or use {other}")
+    return fn(x)
+
+
 def true_mapping(task: str, a: torch.Tensor) -> torch.Tensor:
     """The exact A -> B mapping of ``task``.
 
@@ -130,11 +140,7 @@ def true_mapping(task: str, a: torch.Tensor) -> torch.Tensor:
     Raises:
         ValueError: the task has no closed-form A -> B (``edges``).
     """
-    fn = get_task(task).forward
-    if fn is None:
-        raise ValueError(f"mnist-pairs task '{task}' has no closed-form A -> B mapping; compare translations with "
-                         f"the holdout split's targets, or use inverse_mapping for B -> A")
-    return fn(a)
+    return _closed_form(task, "forward", a)
 
 
 def inverse_mapping(task: str, b: torch.Tensor) -> torch.Tensor:
@@ -150,11 +156,7 @@ def inverse_mapping(task: str, b: torch.Tensor) -> torch.Tensor:
     Raises:
         ValueError: the task has no closed-form B -> A (``thicken_invert``).
     """
-    fn = get_task(task).inverse
-    if fn is None:
-        raise ValueError(f"mnist-pairs task '{task}' has no closed-form B -> A mapping; compare translations with "
-                         f"the holdout split's inputs, or use true_mapping for A -> B")
-    return fn(b)
+    return _closed_form(task, "inverse", b)
 
 
 def split_indices(split: str, holdout: int) -> torch.Tensor:
