@@ -369,6 +369,24 @@ def load_config(
     return cfg
 
 
+def merge_settings(cfg: DictConfig, settings: Dict[str, Any], where: str) -> DictConfig:
+    """``cfg`` with ``{dotted key: value}`` merged as one layer (as overrides are), then validated.
+
+    Unlike ``key=value`` strings, the values keep their Python types (a string stays a string).
+    Errors are ConfigErrors that start with ``where`` (e.g. ``"space file s.yaml, entry optim.d.lr"``).
+    """
+    layer = OmegaConf.create({})
+    for key, value in settings.items():
+        OmegaConf.update(layer, key, value, force_add=True)
+    merged = _merge_layer(cfg, layer, where)
+    merged.out = os.path.expanduser(merged.out)
+    try:
+        validate(merged)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
+    return merged
+
+
 def _merge_layer(cfg: DictConfig, layer: DictConfig, where: str) -> DictConfig:
     """Merge one layer; when it changes a component's family, drop the old family's options.
 
