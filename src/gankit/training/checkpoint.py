@@ -229,3 +229,37 @@ def load_generator_export(path, device="cpu") -> torch.nn.Module:
 
 def find_resume_point(run_dir: Path, map_location="cpu") -> Optional[Tuple[Path, dict]]:
     return newest_valid_checkpoint(run_dir, map_location) if checkpoint_files(run_dir) else None
+
+
+def load_run_discriminator(path, device="cpu") -> Tuple[torch.nn.Module, object]:
+    """Load the discriminator ``D`` of a noise-to-image run (adversarial, InfoGAN) from its checkpoint.
+
+    D is rebuilt from the run's config (``model.d``, the data shape and classes). Heads that an
+    objective attached to D's trunk (``extra_heads``, e.g. InfoGAN's Q) are not rebuilt and their
+    weights are skipped: the returned D gives the adversarial logits (and AC-GAN's class logits).
+
+    Args:
+        path: run folder (its newest readable checkpoint) or checkpoint ``.pt``; exports hold no D.
+        device: where to put D.
+
+    Returns:
+        ``(D, cfg)``: D in eval mode and the run's resolved config.
+    """
+    from gankit.models import build_discriminator
+
+    path = Path(path)
+    if path.is_dir() and (path / "generator.json").is_file():
+        raise ConfigError(f"{path} is a `gankit export` folder, which holds the generator only; pass the run "
+                          "folder or one of its checkpoints/step-N.pt to use the discriminator")
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist (expected a run folder or a checkpoint .pt)")
+    state = _resolve_state(path)
+    player = state["players"].get("D")
+    if player is None:
+        raise ConfigError(f"{path} is a '{state.get('objective_name')}' run with players {sorted(state['players'])} "
+                          "and no discriminator D of a noise-to-image game")
+    cfg = from_yaml_text(state["config"])
+    D = build_discriminator(cfg.model.d.name, dict(cfg.model.d.args), tuple(state["data_shape"]), state["num_classes"])
+    weights = {k: v for k, v in player["module"].items() if not k.startswith("extra_heads.")}
+    D.load_state_dict(weights)
+    return D.to(device).eval(), cfg
