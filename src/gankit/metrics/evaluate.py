@@ -86,11 +86,13 @@ class MetricContext:
         seed: the evaluation seed (also for a metric's own random subsets).
         fake_labels: ``[N]`` class labels given to a conditional generator, or None.
         main_extractor: the extractor that :data:`DEFAULT_EXTRACTOR` stands for.
+        reference: the run's real data (:class:`ReferenceSpec`), for metrics that train on it (``cas``).
     """
 
     def __init__(self, seed: int, main_extractor: str, fake: Dict[str, FeatureSet], real: Dict[str, ReferenceEntry],
-                 fake_labels: Optional[torch.Tensor]):
+                 fake_labels: Optional[torch.Tensor], reference: Optional[ReferenceSpec] = None):
         self.seed = seed
+        self.reference = reference
         self.main_extractor = main_extractor
         self._fake = fake
         self._real = real
@@ -422,7 +424,7 @@ def evaluate(G: torch.nn.Module, metrics: Sequence[str], *, data_cfg: Any, n_sam
     shape = next(iter(real.values())).shape if real else None
 
     fake, labels = _fake_features(G, n_samples, seed, batch_size, extractors, shape, device, progress)
-    ctx = MetricContext(seed, main, fake, real, labels)
+    ctx = MetricContext(seed, main, fake, real, labels, reference=ref_spec)
     values: Dict[str, float] = {}
     metric_records: Dict[str, dict] = {}
     for m in metrics:
