@@ -15,13 +15,15 @@ import torch
 from torch import nn
 
 from gankit.models import DISCRIMINATORS, GENERATORS
+from gankit.nn.attention import SelfAttention, check_attention
 from gankit.nn.base import Discriminator, Generator
 from gankit.nn.init import dcgan_init
 from gankit.nn.norm import NORMS_2D, LabelSequential, Norm, absorbs_bias
 from gankit.nn.options import choice, integer, number
 from gankit.nn.resolution import BASE_RESOLUTION, image_resolution
+from gankit.nn.upsample import PixelShuffleUp
 
-UPSAMPLE = ("transpose", "nearest")
+UPSAMPLE = ("transpose", "nearest", "pixelshuffle")
 #: Channel multiplier cap: the deepest (4x4) maps have at most 8 * width channels.
 MAX_MULT = 8
 
@@ -36,6 +38,8 @@ def _upsample(cin: int, cout: int, mode: str, bias: bool) -> nn.Module:
     """Double the spatial size: ``[N, cin, s, s]`` -> ``[N, cout, 2s, 2s]``."""
     if mode == "transpose":
         return nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=bias)
+    if mode == "pixelshuffle":  # sub-pixel conv at the low resolution, ICNR-initialised
+        return PixelShuffleUp(cin, cout, bias)
     # Nearest upsampling + 3x3 conv avoids the checkerboard artefacts of transposed convs
     # (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts").
     return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1, bias=bias))
@@ -43,6 +47,16 @@ def _upsample(cin: int, cout: int, mode: str, bias: bool) -> nn.Module:
 
 def _norm(kind: str, ch: int, norm_classes: int) -> List[nn.Module]:
     return [] if kind == "none" else [Norm(kind, ch, norm_classes)]
+
+
+def _attention(at: int, size: int, ch: int) -> List[nn.Module]:
+    """``[SelfAttention(ch)]`` when the maps of side ``size`` are the ones chosen by ``attention``."""
+    return [SelfAttention(ch)] if at == size else []
+
+
+def _sizes(low: int, high: int) -> List[int]:
+    """Feature-map sides ``low, 2 low, ..., high``."""
+    return [low << i for i in range((high // low).bit_length())]
 
 
 @GENERATORS.register("dcgan")
@@ -55,18 +69,20 @@ class DCGANGenerator(Generator):
         num_classes: ``K`` (0 = unconditional).
         width: channels of the last hidden maps (``R/2``); deeper maps have up to ``8 * width``.
         norm: ``"batch"``, ``"layer"`` (GroupNorm(1, C)), ``"instance"`` or ``"none"``.
-        upsample: ``"transpose"`` (4x4 stride-2 transposed conv, the paper) or ``"nearest"``
-            (nearest upsample + 3x3 conv).
+        upsample: ``"transpose"`` (4x4 stride-2 transposed conv, the paper), ``"nearest"``
+            (nearest upsample + 3x3 conv) or ``"pixelshuffle"`` (3x3 conv to 4x the channels +
+            PixelShuffle, ICNR-initialised; see :mod:`gankit.nn.upsample`).
         conditioning: ``"none"``, ``"concat"``, ``"projection"`` (conditional norms) or ``"acgan"``.
         embed_dim: label embedding size for concat/acgan; 0 = one-hot.
         spectral_norm: spectrally normalise every conv/linear layer.
+        attention: side of the hidden maps (4 .. R/2) followed by a SAGAN self-attention block; 0 = none.
 
     ``forward(z [N, z_dim], y [N] | None)`` returns images ``[N, C, R, R]`` in [-1, 1].
     """
 
     def __init__(self, z_dim: int, out_shape: Sequence[int], num_classes: int, width: int = 64,
                  norm: str = "batch", upsample: str = "transpose", conditioning: str = "none",
-                 embed_dim: int = 0, spectral_norm: bool = False):
+                 embed_dim: int = 0, spectral_norm: bool = False, attention: int = 0):
         super().__init__(z_dim, out_shape, num_classes, conditioning, embed_dim)
         s = self.setting
         resolution = image_resolution(self.out_shape, "dcgan", "model.g.name")
@@ -74,15 +90,18 @@ class DCGANGenerator(Generator):
         choice(norm, NORMS_2D, f"{s}.norm")
         choice(upsample, UPSAMPLE, f"{s}.upsample")
         self.check_norm_for_projection(norm)
+        attention = check_attention(attention, _sizes(BASE_RESOLUTION, resolution // 2), f"{s}.attention")
         bias = not absorbs_bias(norm)
         self.base_channels = channels(width, resolution, BASE_RESOLUTION)
         self.project = nn.Linear(self.input_dim, self.base_channels * BASE_RESOLUTION ** 2, bias=bias)
         modules: List[nn.Module] = _norm(norm, self.base_channels, self.norm_classes) + [nn.ReLU()]
         cin, size = self.base_channels, BASE_RESOLUTION
+        modules += _attention(attention, size, cin)
         while 2 * size < resolution:
             cout = channels(width, resolution, 2 * size)
             modules += [_upsample(cin, cout, upsample, bias)] + _norm(norm, cout, self.norm_classes) + [nn.ReLU()]
             cin, size = cout, 2 * size
+            modules += _attention(attention, size, cin)
         modules += [_upsample(cin, self.out_shape[0], upsample, bias=True), nn.Tanh()]
         self.net = LabelSequential(*modules)
         self.finish(dcgan_init, spectral_norm)
@@ -109,13 +128,14 @@ class DCGANDiscriminator(Discriminator):
         spectral_norm: spectrally normalise every conv/linear/embedding layer.
         minibatch_std: minibatch-std group size, applied to the 4x4 maps before the head; 0 = off.
         pack: PacGAN pack size; the output has ``N / pack`` logits.
+        attention: side of the feature maps (R/2 .. 4) followed by a SAGAN self-attention block; 0 = none.
 
     ``forward(x [N, C, R, R], y [N] | None)`` returns logits ``[N / pack]`` (AC-GAN: a dict).
     """
 
     def __init__(self, in_shape: Sequence[int], num_classes: int, width: int = 64, norm: str = "batch",
                  slope: float = 0.2, dropout: float = 0.0, conditioning: str = "none",
-                 spectral_norm: bool = False, minibatch_std: int = 0, pack: int = 1):
+                 spectral_norm: bool = False, minibatch_std: int = 0, pack: int = 1, attention: int = 0):
         super().__init__(in_shape, num_classes, conditioning, pack, minibatch_std, flat_input=False)
         s = self.setting
         resolution = image_resolution(self.in_shape, "dcgan", "model.d.name")
@@ -123,6 +143,7 @@ class DCGANDiscriminator(Discriminator):
         choice(norm, NORMS_2D, f"{s}.norm")
         slope = number(slope, f"{s}.slope", 0.0, 1.0)
         dropout = number(dropout, f"{s}.dropout", 0.0, 1.0, high_inclusive=False)
+        attention = check_attention(attention, _sizes(BASE_RESOLUTION, resolution // 2), f"{s}.attention")
         modules: List[nn.Module] = []
         cin, size = self.trunk_shape[0], resolution
         while size > BASE_RESOLUTION:
@@ -134,6 +155,7 @@ class DCGANDiscriminator(Discriminator):
             if dropout:
                 modules.append(nn.Dropout(dropout))
             cin, size = cout, size // 2
+            modules += _attention(attention, size, cin)
         modules += self.minibatch_std_layers()
         cin += self.minibatch_std_channels
         modules.append(nn.Flatten())

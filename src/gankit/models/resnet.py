@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.models import DISCRIMINATORS, GENERATORS
+from gankit.nn.attention import SelfAttention, check_attention
 from gankit.nn.base import Discriminator, Generator
 from gankit.nn.init import xavier_init
 from gankit.nn.norm import NORMS_2D, Norm, absorbs_bias
@@ -157,13 +158,15 @@ class ResNetGenerator(Generator):
             projection-discriminator paper) or ``"acgan"``.
         embed_dim: label embedding size for concat/acgan; 0 = one-hot.
         spectral_norm: spectrally normalise every conv/linear layer (SNGAN: off in G).
+        attention: side of the maps (8 .. R) after whose up-block a SAGAN self-attention block sits;
+            0 = none.
 
     ``forward(z [N, z_dim], y [N] | None)`` returns images ``[N, C, R, R]`` in [-1, 1].
     """
 
     def __init__(self, z_dim: int, out_shape: Sequence[int], num_classes: int, width: int = 128,
                  norm: str = "batch", block: str = "sngan", conditioning: str = "none", embed_dim: int = 0,
-                 spectral_norm: bool = False):
+                 spectral_norm: bool = False, attention: int = 0):
         super().__init__(z_dim, out_shape, num_classes, conditioning, embed_dim)
         s = self.setting
         resolution = image_resolution(self.out_shape, "resnet", "model.g.name")
@@ -172,9 +175,14 @@ class ResNetGenerator(Generator):
         choice(block, BLOCKS, f"{s}.block")
         self.check_norm_for_projection(norm)
         self.block = block
+        steps = num_doublings(resolution)
+        sizes = [BASE_RESOLUTION << (i + 1) for i in range(steps)]  # side after each up-block
+        attention = check_attention(attention, sizes, f"{s}.attention")
+        #: Index of the up-block followed by self-attention (-1: none).
+        self.attention_after = sizes.index(attention) if attention else -1
+        self.attention = SelfAttention(self.width) if attention else None
         self.project = nn.Linear(self.input_dim, self.width * BASE_RESOLUTION ** 2)
         k = self.norm_classes
-        steps = num_doublings(resolution)
         if block == "sngan":
             self.blocks = nn.ModuleList(SNGANUpBlock(self.width, self.width, norm, k) for _ in range(steps))
             # Plain blocks end in a ReLU already; SNGAN blocks end in a conv and need norm-ReLU.
@@ -186,8 +194,10 @@ class ResNetGenerator(Generator):
 
     def synthesize(self, z: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
         x = self.project(z).view(z.shape[0], self.width, BASE_RESOLUTION, BASE_RESOLUTION)
-        for blk in self.blocks:
+        for i, blk in enumerate(self.blocks):
             x = blk(x, y)
+            if i == self.attention_after:
+                x = self.attention(x)
         if self.block == "sngan":
             x = F.relu(self.out_norm(x, y))
         return torch.tanh(self.out_conv(x))
@@ -209,13 +219,15 @@ class ResNetDiscriminator(Discriminator):
         spectral_norm: spectrally normalise every conv/linear/embedding layer (SNGAN: on).
         minibatch_std: minibatch-std group size, applied before the last block; 0 = off.
         pack: PacGAN pack size; the output has ``N / pack`` logits.
+        attention: side of the maps (R/2 .. 8) after whose first block a SAGAN self-attention block
+            sits; 0 = none.
 
     ``forward(x [N, C, R, R], y [N] | None)`` returns logits ``[N / pack]`` (AC-GAN: a dict).
     """
 
     def __init__(self, in_shape: Sequence[int], num_classes: int, width: int = 128, norm: Optional[str] = None,
                  block: str = "sngan", conditioning: str = "none", spectral_norm: bool = False,
-                 minibatch_std: int = 0, pack: int = 1):
+                 minibatch_std: int = 0, pack: int = 1, attention: int = 0):
         super().__init__(in_shape, num_classes, conditioning, pack, minibatch_std, flat_input=False)
         s = self.setting
         resolution = image_resolution(self.in_shape, "resnet", "model.d.name")
@@ -227,8 +239,9 @@ class ResNetDiscriminator(Discriminator):
         self.block = block
         downs = num_doublings(resolution) - 1  # down to 8x8
         plan = [True] * downs + [False] * D_BLOCKS_AT_8
+        attention = check_attention(attention, [resolution >> (i + 1) for i in range(downs)], f"{s}.attention")
         blocks: List[nn.Module] = []
-        cin = self.trunk_shape[0]
+        cin, size = self.trunk_shape[0], resolution
         for i, down in enumerate(plan):
             if i == len(plan) - 1:
                 blocks += self.minibatch_std_layers()
@@ -238,6 +251,10 @@ class ResNetDiscriminator(Discriminator):
             else:
                 blocks.append(PlainDownBlock(cin, width, down, norm))
             cin = width
+            if down:
+                size //= 2
+                if size == attention:
+                    blocks.append(SelfAttention(width))
         self.blocks = nn.Sequential(*blocks)
         self.add_head(width)
         self.finish(_init_resnet, spectral_norm)

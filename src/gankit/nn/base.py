@@ -27,6 +27,9 @@ def _finish(module: nn.Module, init: Optional[Callable[[nn.Module], None]], spec
             setting: str) -> None:
     if init is not None:
         init(module)
+    for m in module.modules():  # layers whose init builds on the family's (ICNR in PixelShuffleUp)
+        if hasattr(m, "after_init"):
+            m.after_init()
     # After init: the spectral-norm parametrisation wraps the initialised weights.
     if flag(spectral_norm, f"{setting}.spectral_norm"):
         apply_spectral_norm(module)
