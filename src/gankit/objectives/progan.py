@@ -1,0 +1,168 @@
+"""Progressive growing (Karras et al. 2018): the adversarial game on networks that grow from 4x4.
+
+``objective.name=progan`` with ``model.g.name=progan`` and ``model.d.name=progan``. Training runs
+through *phases* measured in real images shown to D (``images_per_phase``; the paper: 600k):
+level 0 (4x4) trains for one phase; every further level first fades in for one phase (alpha
+ramps linearly from 0 to 1) and then stabilises for one phase (alpha 1); the last level keeps
+stabilising until ``train.steps``. The stage ``(level, alpha)`` is a pure function of the step
+(:class:`GrowthSchedule`), so a run resumed mid-fade continues bit-identically.
+
+Before each update the objective sets the stage on G, its EMA copy and D, and prepares the real
+batch as the paper does: downsampled to the level's side (average pooling), during a fade blended
+with its own 2x-coarser version by the same alpha, then nearest-upsampled back to the data size
+(which D reads exactly; see :mod:`gankit.models.progan`). Loss and regularisers are the run's
+(the presets: ``loss.name=wasserstein``, ``regularizers: {gp: {weight: 10}, drift: {weight: 0.001}}``).
+
+``batch_sizes`` optionally gives one batch size per level (the paper lowers it at high
+resolutions to fit in memory): each update uses the first ``batch_sizes[level]`` images of the
+batch drawn at ``train.batch_size``, which must be the largest. A phase lasts
+``ceil(images_per_phase / (batch_sizes[level] * train.n_critic))`` steps. The level and alpha are
+reported as ``growth/level`` and ``growth/alpha`` (stats.jsonl, TensorBoard), and meta.json lists
+the step at which each level starts to fade in and to stabilise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from gankit.models.progan import Growing, fade, level_side, up2
+from gankit.nn.options import integer
+from gankit.objectives import OBJECTIVES, Setup
+from gankit.objectives.adversarial import Adversarial
+from gankit.registry import ConfigError
+
+_WHERE = "objective.args"
+
+
+@dataclass(frozen=True)
+class GrowthSchedule:
+    """Level and fade-in alpha as a function of the step.
+
+    Attributes:
+        levels: number of levels (``log2(R / 4) + 1``).
+        images_per_phase: real images shown to D per phase.
+        batch_sizes: images per D update at each level.
+        n_critic: D updates per step.
+    """
+
+    levels: int
+    images_per_phase: int
+    batch_sizes: Tuple[int, ...]
+    n_critic: int = 1
+
+    def phase_steps(self, level: int) -> int:
+        """Steps of one phase (fade-in or stabilisation) at ``level``."""
+        return max(1, math.ceil(self.images_per_phase / (self.batch_sizes[level] * self.n_critic)))
+
+    def starts(self) -> List[Tuple[int, int, int]]:
+        """``[(level, fade_start, stable_start), ...]``: the first step (0-based, steps completed
+        before it) of each level's fade-in and stabilisation (level 0 has no fade: both 0)."""
+        out, step = [(0, 0, 0)], self.phase_steps(0)
+        for k in range(1, self.levels):
+            n = self.phase_steps(k)
+            out.append((k, step, step + n))
+            step += 2 * n
+        return out
+
+    def stage(self, step: int) -> Tuple[int, float]:
+        """``(level, alpha)`` for the step that follows ``step`` completed steps."""
+        for level, fade_start, stable_start in reversed(self.starts()):
+            if step >= stable_start:
+                return level, 1.0
+            if step >= fade_start:
+                return level, (step - fade_start) / (stable_start - fade_start)
+        raise AssertionError("level 0 starts at step 0")
+
+
+def fade_reals(x: torch.Tensor, level: int, alpha: float) -> torch.Tensor:
+    """Real images as G makes them at a stage: average-pooled to the level's side, during a fade
+    blended with their 2x-coarser version (``lerp(up2(pool2(x_k)), x_k, alpha)``), then
+    nearest-upsampled back to the input size.
+
+    Args:
+        x: ``[N, C, R, R]``.
+        level, alpha: the stage.
+
+    Returns:
+        ``[N, C, R, R]``, constant over blocks of ``R / side`` pixels.
+    """
+    factor = x.shape[-1] // level_side(level)
+    xk = F.avg_pool2d(x, factor) if factor > 1 else x
+    if level > 0 and alpha < 1.0:
+        xk = fade(up2(F.avg_pool2d(xk, 2)), xk, alpha)
+    return F.interpolate(xk, scale_factor=factor, mode="nearest") if factor > 1 else xk
+
+
+@OBJECTIVES.register("progan")
+class ProGAN(Adversarial):
+    """The adversarial game on growing networks (see the module docstring).
+
+    Args:
+        setup: the run's pieces (G and D must be growing networks: ``progan``).
+        images_per_phase: real images shown to D in each fade-in and each stabilisation phase
+            (the paper: 600,000; the CPU presets use a few tens of thousands).
+        batch_sizes: one batch size per level (4x4 first), each at most ``train.batch_size``;
+            None = ``train.batch_size`` at every level.
+    """
+
+    def __init__(self, setup: Setup, images_per_phase: int = 600_000, batch_sizes: Optional[Sequence[int]] = None):
+        super().__init__(setup)
+        G, D = self.players["G"].module, self.players["D"].module
+        if not (isinstance(G, Growing) and isinstance(D, Growing)):
+            raise ConfigError("objective.name=progan grows its networks, so it needs model.g.name=progan and "
+                              f"model.d.name=progan (got {type(G).__name__} and {type(D).__name__})")
+        if G.levels != D.levels:
+            raise ConfigError(f"G has {G.levels} levels but D has {D.levels}; they must grow to the same size")
+        t = setup.cfg.train
+        images = integer(images_per_phase, f"{_WHERE}.images_per_phase", 1)
+        sizes = self._batch_sizes(batch_sizes, G.levels, t.batch_size)
+        self.schedule = GrowthSchedule(G.levels, images, sizes, t.n_critic)
+        self.level, self.alpha = self.schedule.stage(0)
+
+    @staticmethod
+    def _batch_sizes(batch_sizes, levels: int, largest: int) -> Tuple[int, ...]:
+        if batch_sizes is None:
+            return (largest,) * levels
+        sizes = list(batch_sizes)
+        if len(sizes) != levels:
+            raise ConfigError(f"{_WHERE}.batch_sizes needs one batch size per level ({levels} levels, 4x4 to "
+                              f"{level_side(levels - 1)}x{level_side(levels - 1)}), got {len(sizes)}: {sizes}")
+        for b in sizes:
+            integer(b, f"{_WHERE}.batch_sizes", 1)
+            if b > largest:
+                raise ConfigError(f"{_WHERE}.batch_sizes={sizes} holds {b}, more than train.batch_size={largest}; each "
+                                  "level uses the first images of the batch drawn, so train.batch_size must be the "
+                                  f"largest: set train.batch_size={max(sizes)}")
+        return tuple(sizes)
+
+    def set_stage(self, level: int, alpha: float) -> None:
+        """Put G, its EMA copy and D at ``(level, alpha)``."""
+        self.level, self.alpha = level, alpha
+        G = self.players["G"]
+        for net in (G.module, G.ema, self.players["D"].module):
+            if net is not None:
+                net.set_stage(level, alpha)
+
+    def loss(self, phase, repeat, run):
+        level, alpha = self.schedule.stage(run.step_index - 1)
+        self.set_stage(level, alpha)
+        run.reporter.report("growth/level", level)
+        run.reporter.report("growth/alpha", alpha)
+        return super().loss(phase, repeat, run)
+
+    def real_batch(self, run) -> tuple:
+        x, y = super().real_batch(run)
+        b = self.schedule.batch_sizes[self.level]
+        x, y = x[:b], (y[:b] if y is not None else None)
+        x = fade_reals(x, self.level, self.alpha)
+        return x.contiguous(memory_format=self.memory_format), y
+
+    def describe(self) -> dict:
+        growth = [{"level": k, "side": level_side(k), "fade_start_step": f, "stable_start_step": s}
+                  for k, f, s in self.schedule.starts()]
+        return {**super().describe(), "growth": growth}
