@@ -704,11 +704,21 @@ def _page(run: _Run, bodies: dict, seconds: float) -> str:
     from gankit import __version__
 
     name = run.cfg.name if run.cfg is not None and run.cfg.name else run.run_dir.name
-    nav = "".join(f'<a href="#{sid}">{_text(_TITLES[sid])}</a>' for sid in SECTIONS)
-    sections = "".join(f'<section id="{sid}"><h2>{_text(_TITLES[sid])}</h2>{bodies[sid]}</section>' for sid in SECTIONS)
     subtitle = f"{run.run_dir.resolve()} · gankit {__version__} · written {time.strftime('%Y-%m-%d %H:%M')} " \
         f"in {seconds:.0f} s"
+    return html_page(name, subtitle, [(sid, _TITLES[sid], bodies[sid]) for sid in SECTIONS])
+
+
+def html_page(title: str, subtitle: str, sections: Sequence[tuple]) -> str:
+    """A self-contained page in the report's style.
+
+    Args:
+        title, subtitle: the header's lines (plain text).
+        sections: ``(id, heading, body HTML)`` in page order; a navigation bar links them.
+    """
+    nav = "".join(f'<a href="#{sid}">{_text(heading)}</a>' for sid, heading, _ in sections)
+    body = "".join(f'<section id="{sid}"><h2>{_text(heading)}</h2>{html_}</section>' for sid, heading, html_ in sections)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_text(name)} · gankit report"
-            f"</title><style>{_CSS}</style></head><body><header><h1>{_text(name)}</h1><p>{_text(subtitle)}</p></header>"
-            f"<main><nav>{nav}</nav>{sections}</main></body></html>\n")
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_text(title)} · gankit report"
+            f"</title><style>{_CSS}</style></head><body><header><h1>{_text(title)}</h1><p>{_text(subtitle)}</p></header>"
+            f"<main><nav>{nav}</nav>{body}</main></body></html>\n")
