@@ -82,3 +82,31 @@ class LabelSequential(nn.Sequential):
         for layer in self:
             x = layer(x, y) if isinstance(layer, (Norm, LabelSequential)) else layer(x)
         return x
+
+
+class ModulatedBatchNorm(nn.Module):
+    """Batch norm whose gain and bias are linear functions of a conditioning vector (BigGAN's
+    conditional batch norm: Brock et al. 2019): ``bn(x) * (1 + W_g c) + W_b c``.
+
+    With ``cond_dim = 0`` it is an ordinary batch norm with a learned affine (no vector to read).
+
+    Args:
+        channels: ``C``.
+        cond_dim: length of the conditioning vector ``c`` (BigGAN: the shared class embedding
+            concatenated with this block's chunk of z).
+    """
+
+    def __init__(self, channels: int, cond_dim: int):
+        super().__init__()
+        self.cond_dim = cond_dim
+        self.norm = nn.BatchNorm2d(channels, affine=cond_dim == 0)
+        if cond_dim:
+            self.gain = nn.Linear(cond_dim, channels, bias=False)
+            self.bias = nn.Linear(cond_dim, channels, bias=False)
+
+    def forward(self, x: torch.Tensor, c: Optional[torch.Tensor]) -> torch.Tensor:
+        """Args: x ``[N, C, H, W]``; c ``[N, cond_dim]`` (ignored when ``cond_dim = 0``). Returns ``[N, C, H, W]``."""
+        x = self.norm(x)
+        if not self.cond_dim:
+            return x
+        return x * (1 + self.gain(c))[:, :, None, None] + self.bias(c)[:, :, None, None]
