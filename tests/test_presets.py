@@ -27,7 +27,7 @@ STEPS = 2
 RES = 16
 NPZ_CLASSES = 3  # not 10, so a class count taken from the wrong place (MNIST / CIFAR-10) shows up
 # Family -> the option that shrinks it. An unlisted family trains at its preset width (slower, still covered).
-TINY_NET = {"dcgan": "width=4", "resnet": "width=4", "mlp": "hidden=8"}
+TINY_NET = {"dcgan": "width=4", "resnet": "width=4", "mlp": "hidden=8", "progan": "width=4", "biggan": "width=4"}
 # Sources that read files: replaced by a tiny generated npz archive.
 NEEDS_FILES = {"cifar10", "image-folder", "npz", "mnist-idx"}
 
@@ -60,6 +60,8 @@ def tiny_overrides(name: str, folder) -> list:
     for side in ("g", "d"):
         if cfg.model[side].name in TINY_NET:
             out.append(f"model.{side}.args.{TINY_NET[cfg.model[side].name]}")
+        if cfg.model[side].args.get("attention"):  # self-attention on maps that exist at 16x16
+            out.append(f"model.{side}.args.attention={RES // 2}")
     if modes_of(cfg.data.source)[0] is not None:  # 2-D toy mixtures: fewer points to draw
         out.append("data.args.n=256")
     if cfg.data.resolution is not None:

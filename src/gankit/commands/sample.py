@@ -12,6 +12,9 @@ def add_arguments(p) -> None:
     p.add_argument("--class", dest="cls", type=int, default=None, help="conditional models: draw this class only")
     p.add_argument("--class-grid", action="store_true", help="conditional models: one row per class")
     p.add_argument("--no-ema", action="store_true", help="use the raw generator instead of its EMA")
+    p.add_argument("--truncation", type=float, default=None, metavar="T",
+                   help="truncation trick (BigGAN): redraw latent values beyond +-T; gaussian priors only. "
+                        "Smaller T trades variety for fidelity (e.g. 0.5)")
     p.add_argument("--device", default="cpu")
 
 
@@ -28,6 +31,8 @@ def run(args) -> int:
 
     if args.n <= 0:
         raise ConfigError(f"--n must be > 0 (the number of samples), got {args.n}; e.g. --n 64")
+    if args.truncation is not None and not args.truncation > 0:
+        raise ConfigError(f"--truncation must be > 0 (the largest |z| value kept), got {args.truncation}; e.g. 0.5")
     # Before loading anything: a bad --out would otherwise fail after the sampling work.
     check_output_file(args.out, "--out")
     G, _ = load_run_generator(args.checkpoint, ema=not args.no_ema, device=args.device)
@@ -47,7 +52,14 @@ def run(args) -> int:
     elif G.num_classes:
         y = torch.randint(G.num_classes, (args.n,), generator=g)
     n = len(y) if y is not None else args.n
-    z = prior_of(G).sample(n, g)  # the run's latent prior (model.latent)
+    prior = prior_of(G)  # the run's latent prior (model.latent)
+    if args.truncation is not None:
+        try:
+            prior = prior.truncated(args.truncation)
+        except ValueError as e:
+            raise ConfigError(f"--truncation {args.truncation}: {e}, and this generator was trained with "
+                              f"{prior.describe()}; sample without --truncation") from None
+    z = prior.sample(n, g)
     with torch.no_grad():
         x = torch.cat([G(zb.to(args.device), None if y is None else yb.to(args.device)).float().cpu()
                        for zb, yb in zip(z.split(256), (y.split(256) if y is not None else [None] * math.ceil(n / 256)))])

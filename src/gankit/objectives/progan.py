@@ -13,9 +13,11 @@ with its own 2x-coarser version by the same alpha, then nearest-upsampled back t
 (which D reads exactly; see :mod:`gankit.models.progan`). Loss and regularisers are the run's
 (the presets: ``loss.name=wasserstein``, ``regularizers: {gp: {weight: 10}, drift: {weight: 0.001}}``).
 
-``batch_sizes`` optionally gives one batch size per level (the paper lowers it at high
-resolutions to fit in memory): each update uses the first ``batch_sizes[level]`` images of the
-batch drawn at ``train.batch_size``, which must be the largest. A phase lasts
+``batch_sizes`` optionally lowers the batch at some levels, by side (the paper lowers it at high
+resolutions to fit in memory: ``{32: 64, 64: 32}``): at a listed side each update uses the first
+``min(batch_sizes[side], train.batch_size)`` images of the batch drawn at ``train.batch_size``
+(so that one is the largest); sides the network does not reach are ignored, so one preset serves
+several resolutions. A phase lasts
 ``ceil(images_per_phase / (batch_sizes[level] * train.n_critic))`` steps. The level and alpha are
 reported as ``growth/level`` and ``growth/alpha`` (stats.jsonl, TensorBoard), and meta.json lists
 the step at which each level starts to fade in and to stabilise.
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -106,11 +108,11 @@ class ProGAN(Adversarial):
         setup: the run's pieces (G and D must be growing networks: ``progan``).
         images_per_phase: real images shown to D in each fade-in and each stabilisation phase
             (the paper: 600,000; the CPU presets use a few tens of thousands).
-        batch_sizes: one batch size per level (4x4 first), each at most ``train.batch_size``;
-            None = ``train.batch_size`` at every level.
+        batch_sizes: ``{side: batch size}`` for the levels that use fewer than ``train.batch_size``
+            images per update; None = ``train.batch_size`` at every level.
     """
 
-    def __init__(self, setup: Setup, images_per_phase: int = 600_000, batch_sizes: Optional[Sequence[int]] = None):
+    def __init__(self, setup: Setup, images_per_phase: int = 600_000, batch_sizes: Optional[Mapping] = None):
         super().__init__(setup)
         G, D = self.players["G"].module, self.players["D"].module
         if not (isinstance(G, Growing) and isinstance(D, Growing)):
@@ -126,19 +128,22 @@ class ProGAN(Adversarial):
 
     @staticmethod
     def _batch_sizes(batch_sizes, levels: int, largest: int) -> Tuple[int, ...]:
+        """Images per update at each level: ``train.batch_size`` capped by ``batch_sizes[side]``."""
         if batch_sizes is None:
             return (largest,) * levels
-        sizes = list(batch_sizes)
-        if len(sizes) != levels:
-            raise ConfigError(f"{_WHERE}.batch_sizes needs one batch size per level ({levels} levels, 4x4 to "
-                              f"{level_side(levels - 1)}x{level_side(levels - 1)}), got {len(sizes)}: {sizes}")
-        for b in sizes:
-            integer(b, f"{_WHERE}.batch_sizes", 1)
-            if b > largest:
-                raise ConfigError(f"{_WHERE}.batch_sizes={sizes} holds {b}, more than train.batch_size={largest}; each "
-                                  "level uses the first images of the batch drawn, so train.batch_size must be the "
-                                  f"largest: set train.batch_size={max(sizes)}")
-        return tuple(sizes)
+        if not isinstance(batch_sizes, Mapping):
+            raise ConfigError(f"{_WHERE}.batch_sizes maps an image side to its batch size, e.g. {{32: 64, 64: 32}}; "
+                              f"got {batch_sizes!r}")
+        caps = {}
+        for side, b in batch_sizes.items():
+            try:
+                side = int(side)
+            except ValueError:
+                side = 0
+            if side < 4 or side & (side - 1):
+                raise ConfigError(f"{_WHERE}.batch_sizes keys are image sides (4, 8, 16, ...), got {side!r}")
+            caps[side] = integer(b, f"{_WHERE}.batch_sizes.{side}", 1)
+        return tuple(min(largest, caps.get(level_side(k), largest)) for k in range(levels))
 
     def set_stage(self, level: int, alpha: float) -> None:
         """Put G, its EMA copy and D at ``(level, alpha)``."""
