@@ -30,9 +30,15 @@ def _finish(module: nn.Module, init: Optional[Callable[[nn.Module], None]], spec
     for m in module.modules():  # layers whose init builds on the family's (ICNR in PixelShuffleUp)
         if hasattr(m, "after_init"):
             m.after_init()
-    # After init: the spectral-norm parametrisation wraps the initialised weights.
-    if flag(spectral_norm, f"{setting}.spectral_norm"):
+    # After init: the spectral-norm parametrisation wraps the initialised weights. Not on the meta device
+    # (the size probe of gankit.models): its set-up crawls through meta kernels (seconds for a BigGAN)
+    # and adds only two vectors per layer.
+    if flag(spectral_norm, f"{setting}.spectral_norm") and not _on_meta(module):
         apply_spectral_norm(module)
+
+
+def _on_meta(module: nn.Module) -> bool:
+    return any(p.device.type == "meta" for p in module.parameters())
 
 
 class Generator(nn.Module):
