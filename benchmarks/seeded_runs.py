@@ -7,14 +7,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 
-def train_run(preset: str, seed: int, overrides: Sequence[str], run_dir: Path, threads: int) -> float:
-    """Train one seed through the CLI in a fresh process; returns its wall time in seconds."""
+def train_run(preset: Optional[str], seed: int, overrides: Sequence[str], run_dir: Path, threads: int,
+              extra_args: Sequence[str] = ()) -> float:
+    """Train one seed through the CLI in a fresh process (``extra_args`` e.g. ``["--config", FILE]``,
+    then ``preset`` may be None); returns its wall time in seconds."""
     started = time.perf_counter()
-    cmd = [sys.executable, "-m", "gankit.cli", "train", "--preset", preset, "--out", str(run_dir), "--quiet",
-           f"train.seed={seed}", f"train.threads={threads}", *overrides]
+    cmd = [sys.executable, "-m", "gankit.cli", "train", *(["--preset", preset] if preset else []), *extra_args,
+           "--out", str(run_dir), "--quiet", f"train.seed={seed}", f"train.threads={threads}", *overrides]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
