@@ -94,7 +94,8 @@ def test_report_sections_images_and_no_external_reference(cgan_run, capsys):
     groups = group_keys(list(series(read_stats(cgan_run / "stats.jsonl"))))
     counts = {sid: len(page.images.get(sid, [])) for sid in SECTIONS}
     assert counts == {"config": 0, "meta": 0, "metrics": 0, "curves": len(groups), "samples": 1, "translations": 0,
-                      "timeline": 2, "interpolation": 2, "codes": 0, "embedding": 2, "memorization": 2, "toy2d": 0}
+                      "timeline": 2, "interpolation": 2, "codes": 0, "sensitivity": 3, "saliency": 2, "cas": 0,
+                      "embedding": 2, "memorization": 2, "toy2d": 0}
     assert page.missing == {}  # every input of this run exists
     assert '<td>fid</td><td class="num">123.2</td>' in text  # from eval/final.json
     assert "<td>80.5 (step 4)</td>" in text  # best in-training FID: lower is better

@@ -27,8 +27,8 @@ from gankit.viz.io import atomic_write_bytes
 
 #: Section ids in page order.
 # People judge a GAN by looking first: samples lead, the config and run facts close the page.
-SECTIONS = ("samples", "translations", "metrics", "curves", "timeline", "interpolation", "codes", "toy2d",
-            "embedding", "memorization", "meta", "config")
+SECTIONS = ("samples", "translations", "metrics", "curves", "timeline", "interpolation", "codes", "sensitivity",
+            "saliency", "cas", "toy2d", "embedding", "memorization", "meta", "config")
 
 _TITLES = {
     "config": "Configuration",
@@ -40,6 +40,9 @@ _TITLES = {
     "timeline": "Training timeline",
     "interpolation": "Latent interpolation",
     "codes": "Latent codes (InfoGAN traversals)",
+    "sensitivity": "Latent sensitivity",
+    "saliency": "What D looks at (saliency)",
+    "cas": "Classification accuracy score (CAS)",
     "embedding": "Feature space: real vs generated",
     "memorization": "Memorisation check",
     "toy2d": "2-D data: samples and density",
@@ -231,6 +234,9 @@ def build_report(run_dir: str | Path, out: Optional[str | Path] = None, *, n_emb
             ("timeline", lambda: _section_timeline(run, max_gif_frames)),
             ("interpolation", lambda: _section_interpolation(run, interp_seeds, interp_steps, interp_mode)),
             ("codes", lambda: _section_codes(run, seed)),
+            ("sensitivity", lambda: _section_sensitivity(run, seed)),
+            ("saliency", lambda: _section_saliency(run, seed, max_reference, device)),
+            ("cas", lambda: _section_cas(run)),
             ("embedding", lambda: _section_embedding(run, n_embed, embed_methods, seed, max_reference, device)),
             ("memorization", lambda: _section_memorization(run, n_memo, n_real, seed, max_reference)),
             ("toy2d", lambda: _section_toy2d(run, seed)),
@@ -566,6 +572,87 @@ def _section_codes(run: _Run, seed: int) -> str:
                           f"{c.describe()}: columns {what}; rows: fixed noise seeds {seed}..{seed + 7} "
                           f"(`gankit traverse RUN --code {c.name}`).", upscale_to=512))
     return "".join(parts)
+
+
+def _section_sensitivity(run: _Run, seed: int) -> str:
+    """Ranked latent sensitivity, a walk of the most and least sensitive directions, per-pixel maps."""
+    problem = _needs_image_generator(run)
+    if problem:
+        return problem
+    from gankit.tools.sensitivity import latent_sensitivity, walk_grid
+    from gankit.viz.grid import save_grid
+    from gankit.viz.sensitivity import plot_sensitivity, sensitivity_maps
+
+    result = latent_sensitivity(run.G, n=32, seed=seed)
+    x, names = walk_grid(run.G, result, k=3, steps=7, seed=seed)
+    order = result.ranking()
+    return (_note(f"Mean output change per unit step of each latent direction over {result.n} samples (central "
+                  "differences); a direction near 0 is one G ignores (`gankit sensitivity RUN`).") +
+            _img(plot_sensitivity(result, run.tmp / "sensitivity.png"), "latent sensitivity") +
+            _img(save_grid(x, run.tmp / "sensitivity-walk.png", nrow=7), "sensitivity walk",
+                 f"Rows: {', '.join(names)} (the 3 most, then the 3 least sensitive) from -2.5 to 2.5 at fixed noise.",
+                 upscale_to=420) +
+            _img(save_grid(sensitivity_maps(result, 8), run.tmp / "sensitivity-maps.png", nrow=8), "sensitivity maps",
+                 f"Where each direction acts (per-pixel |dG/dz|, each map scaled to its own peak): "
+                 f"{', '.join(result.names[i] for i in order[:8])}.", upscale_to=480))
+
+
+def _section_saliency(run: _Run, seed: int, max_reference: int, device: str) -> str:
+    """Input saliency of D on real and generated images (and per class for a conditional D)."""
+    data, problem = _analysis_inputs(run, max_reference, seed)
+    if problem:
+        return problem
+    from gankit.registry import ConfigError
+    from gankit.tools.saliency import METHODS, class_saliency, discriminator_saliency
+    from gankit.training.checkpoint import load_run_discriminator
+    from gankit.viz.grid import sample
+    from gankit.viz.saliency import plot_class_saliency, plot_saliency
+
+    try:
+        D, _ = load_run_discriminator(run.run_dir, device=device)
+    except (ConfigError, FileNotFoundError, ValueError) as e:
+        return _missing(f"the run's discriminator could not be loaded: {e}")
+    x, y, class_names, _ = data
+    n, k = 6, int(run.G.num_classes or 0)
+    x_fake, y_fake = sample(run.G, n, seed)
+    if k and y is None:
+        return _missing("the discriminator is conditional but the training data has no labels")
+    options = {"n_smooth": 8, "seed": seed}
+    groups = [(title, xs, discriminator_saliency(D, xs, ys if k else None, **options))
+              for title, xs, ys in (("real", x[:n], None if y is None else y[:n]), ("generated", x_fake, y_fake))]
+    parts = [_note("Gradient of D's logit with respect to the input pixels, gradient x input and SmoothGrad "
+                   f"(8 noisy copies); D's logit above each image (`gankit saliency RUN`)."),
+             _img(plot_saliency(groups, run.tmp / "saliency.png", METHODS), "D saliency")]
+    if k:
+        xs = torch.cat([x[:3], x_fake[:3]])
+        names = class_names or [str(i) for i in range(k)]
+        parts.append(_img(plot_class_saliency(xs, class_saliency(D, xs, k), run.tmp / "saliency-classes.png", names),
+                          "per-class saliency", "Rows: 3 real, then 3 generated images; columns: the gradient of "
+                          "D's evidence for each class."))
+    return "".join(parts)
+
+
+def _section_cas(run: _Run) -> str:
+    """The classification accuracy scores on record (eval/*.json) of a conditional run."""
+    if run.G is None:
+        return _no_generator(run)
+    if not run.G.num_classes:
+        return _note("Not applicable: CAS trains a classifier on the classes a conditional generator was asked "
+                     "for; this generator is unconditional.")
+    rows = []
+    for path in sorted((run.run_dir / "eval").glob("*.json")) if (run.run_dir / "eval").is_dir() else []:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        values = record.get("values", {}) if isinstance(record, dict) else {}
+        if "cas" in values:
+            facts = (record.get("protocol", {}).get("metrics", {}) or {}).get("cas", {})
+            rows.append((path.name, values["cas"], values.get("cas_real"), facts.get("n_fake", "?"),
+                         facts.get("n_real_train", "?"), facts.get("n_test", "?")))
+    if not rows:
+        return _note("No CAS on record: `gankit eval RUN --metrics cas` (or `gankit report RUN --metrics cas`) trains "
+                     "gankit's classifier on generated samples and tests it on held-out real images.")
+    return _note("CAS: accuracy on real test images of a classifier trained on generated samples only, next to the "
+                 "same classifier trained on real images (Ravuri & Vinyals 2019).") + \
+        _table(rows, ["evaluation", "CAS", "real-data accuracy", "generated", "real train", "real test"])
 
 
 def _section_translations(run: _Run) -> str:
