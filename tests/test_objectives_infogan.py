@@ -189,9 +189,10 @@ def test_adversarial_checkpoints_from_before_the_latents_were_carried_still_resu
     assert len(state["carried"]) == 3
     state["carried"] = state["carried"][:2]
     trainer.objective.load_state_dict(state)
-    assert trainer.objective.carried[2] is None and torch.equal(trainer.objective.carried[0].cpu(), state["carried"][0])
+    carried = trainer.objective.carried[0]  # micro-batch 0's (train.accumulate=1)
+    assert carried[2] is None and torch.equal(carried[0].cpu(), state["carried"][0])
     trainer.train_step()  # D's first update reuses the old batch
-    assert trainer.step == 2 and trainer.objective.carried[2].shape == (8, 8)
+    assert trainer.step == 2 and trainer.objective.carried[0][2].shape == (8, 8)
 
 # The categorical code against gankit's MNIST classifier (mnist5k at 16x16, 96.4% on its held-out real
 # digits) after 1,500 steps of the infogan-mnist recipe at 16x16 (46 s on one idle core, plus about

@@ -58,12 +58,18 @@ def _os_error_message(e: OSError) -> str:
     return f"{where}: {what}; {fix}" if where else f"{what}; {fix}"
 
 
+def _who() -> str:
+    """``gankit``, or ``gankit[rank N]`` in a process of a multi-process (torchrun) run."""
+    return f"gankit[rank {os.environ['RANK']}]" if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 else "gankit"
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 2
+    from gankit.training.distributed import RankZeroFailed
     from gankit.training.loop import RunError
 
     debug = bool(os.environ.get("GANKIT_DEBUG"))
@@ -72,28 +78,30 @@ def main(argv=None) -> int:
             warnings.showwarning = _show_warning
         try:
             return int(args._run(args) or 0)
+        except RankZeroFailed:  # torchrun: rank 0 printed the error; the other ranks only exit
+            return 2
         except KeyboardInterrupt:  # outside training (start-up, evaluation...): nothing half-written is kept
             print("gankit: interrupted", file=sys.stderr)
             return 130
         except RunError as e:  # the run stopped; the message says what was saved and how to resume
             if debug:
                 raise
-            print(f"gankit: error: {e}", file=sys.stderr)
+            print(f"{_who()}: error: {e}", file=sys.stderr)
             return 1
         except (ConfigError, FileNotFoundError) as e:
             if debug:
                 raise
-            print(f"gankit: error: {e}", file=sys.stderr)
+            print(f"{_who()}: error: {e}", file=sys.stderr)
             return 2
         except ValueError as e:  # bad input found past the config (a damaged checkpoint, a wrong file)
             if debug:
                 raise
-            print(f"gankit: error: {e}\n(set GANKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
+            print(f"{_who()}: error: {e}\n(set GANKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
             return 2
         except OSError as e:  # a full disk, a read-only or unreadable place met while working
             if debug:
                 raise
-            print(f"gankit: error: {_os_error_message(e)}\n(set GANKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
+            print(f"{_who()}: error: {_os_error_message(e)}\n(set GANKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
             return 2
 
 

@@ -113,6 +113,9 @@ class TrainConfig:
     keep_checkpoints: int = 2
     n_samples: int = 64  # images in each fixed-noise grid
     threads: int = 0  # torch CPU threads; 0 = torch's default
+    accumulate: int = 1  # micro-batches of train.batch_size per optimiser step (effective batch = batch_size * accumulate)
+    sync_bn: bool = False  # with torchrun on GPUs: BatchNorm statistics over all processes (SyncBatchNorm)
+    dist_timeout: int = 600  # seconds a process waits for the others (torchrun) before it gives up with an error
 
 
 @dataclass
@@ -450,7 +453,8 @@ def _positive(cfg, key: str, allow_zero: bool = False) -> None:
 def validate(cfg: DictConfig) -> None:
     """Check values that the types alone cannot (ranges and enumerations)."""
     for key in ("train.steps", "train.batch_size", "train.n_critic", "model.z_dim", "train.n_samples",
-                "train.log_every", "train.sample_every", "train.checkpoint_every", "train.keep_checkpoints"):
+                "train.log_every", "train.sample_every", "train.checkpoint_every", "train.keep_checkpoints",
+                "train.accumulate", "train.dist_timeout"):
         _positive(cfg, key)
     for key in ("optim.g.lr", "optim.d.lr"):
         _positive(cfg, key)

@@ -12,6 +12,7 @@ import errno
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -22,6 +23,7 @@ from gankit.config import from_yaml_text, load_config, to_yaml
 from gankit.io import remove_stale_temporaries
 from gankit.registry import ConfigError
 from gankit.training import checkpoint as ckpt
+from gankit.training import distributed
 from gankit.training.loop import RunError, Trainer, TrainResult
 
 SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}  # the shell's 128 + signal number
@@ -70,10 +72,14 @@ def _mkdir(path: Path, exist_ok: bool) -> None:
 
 class _Signals:
     """While training: the first SIGINT/SIGTERM asks the loop to stop after the step (it saves a
-    checkpoint); a second one aborts at once (the last complete checkpoint survives)."""
+    checkpoint); a second one aborts at once (the last complete checkpoint survives). Under
+    torchrun a Ctrl-C reaches each process twice (from the terminal and forwarded by torchrun), so
+    there a repeat within ``DUPLICATE_S`` counts as the same request."""
+
+    DUPLICATE_S = 3.0
 
     def __init__(self, trainer: Trainer):
-        self.trainer, self.received = trainer, None
+        self.trainer, self.received, self.first_at = trainer, None, 0.0
         self.previous = {}
 
     def __enter__(self):
@@ -84,11 +90,14 @@ class _Signals:
 
     def _handle(self, signum, frame) -> None:
         if self.received is not None:
+            if self.trainer.dist.active and time.monotonic() - self.first_at < self.DUPLICATE_S:
+                return
             raise KeyboardInterrupt
-        self.received = signum
+        self.received, self.first_at = signum, time.monotonic()
         self.trainer.request_stop(f"interrupted by {signal.Signals(signum).name}")
-        print(f"\ngankit: {signal.Signals(signum).name}: finishing this step and saving a checkpoint "
-              "(send it again to abort)", file=sys.stderr)
+        if self.trainer.dist.is_main:
+            print(f"\ngankit: {signal.Signals(signum).name}: finishing this step and saving a checkpoint "
+                  "(send it again to abort)", file=sys.stderr)
 
     def __exit__(self, *exc):
         for sig, handler in self.previous.items():
@@ -120,25 +129,42 @@ def train(preset: Optional[str] = None, overrides: Sequence[str] = (), config_fi
     Returns:
         :class:`~gankit.training.loop.TrainResult`; ``stopped`` names the signal when one stopped
         the run early (a checkpoint was saved).
+
+    Launched by ``torchrun`` (``WORLD_SIZE`` > 1), every process calls this: they form one run whose
+    ``train.batch_size`` is the global batch; rank 0 alone writes the run folder (see
+    :mod:`gankit.training.distributed`). A resumed multi-machine run needs the run folder on a
+    file system every machine sees.
     """
     modules = {k: m for k, m in (("G", generator), ("D", discriminator)) if m is not None}
     if resume is not None:
         run_dir = Path(resume).expanduser()
         path, state, cfg, changes = _resume_config(run_dir, overrides)
-    else:
-        if cfg is None:
-            cfg = load_config(preset, config_file, overrides)
-        _check_before_data(cfg, run_dir)
-        run_dir = claim_run_dir(cfg, run_dir)
-    _process_settings(cfg)
-    trainer = _build_trainer(cfg, run_dir, modules, callbacks, quiet)
-    remove_stale_temporaries(run_dir)
-    remove_stale_temporaries(run_dir / "checkpoints")
-    if resume is not None:
-        _restore(trainer, path, state, changes)
-    else:
-        trainer.write_run_files(argv)
-    return _fit(trainer, stop_after)
+    elif cfg is None:
+        cfg = load_config(preset, config_file, overrides)
+    dist = distributed.init_from_environment(cfg.train.device, cfg.train.dist_timeout)
+    try:
+        distributed.check_world(cfg, dist)
+        if resume is None:
+            run_dir = dist.on_main(lambda: _new_run_dir(cfg, run_dir), "checking the configuration")
+        _process_settings(cfg)
+        trainer = _build_trainer(cfg, run_dir, modules, callbacks, quiet, dist)
+        if dist.rank:  # the ranks' own streams (dropout, augmentation) differ once the networks are built
+            torch.manual_seed(cfg.train.seed + distributed.RANK_SEED_STRIDE * dist.rank)
+        if dist.is_main:
+            remove_stale_temporaries(run_dir)
+            remove_stale_temporaries(run_dir / "checkpoints")
+        if resume is not None:
+            _restore(trainer, path, state, changes)
+        else:
+            trainer.write_run_files(argv)
+        return _fit(trainer, stop_after)
+    finally:
+        dist.close()
+
+
+def _new_run_dir(cfg: DictConfig, run_dir) -> Path:
+    _check_before_data(cfg, run_dir)
+    return claim_run_dir(cfg, run_dir)
 
 
 def _check_before_data(cfg: DictConfig, run_dir) -> None:
@@ -157,10 +183,10 @@ def _process_settings(cfg: DictConfig) -> None:
     torch.manual_seed(cfg.train.seed)  # network initialisation (the loop has its own noise stream)
 
 
-def _build_trainer(cfg, run_dir, modules, callbacks, quiet) -> Trainer:
+def _build_trainer(cfg, run_dir, modules, callbacks, quiet, dist) -> Trainer:
     from gankit.callbacks import default_callbacks
 
-    return Trainer(cfg, run_dir, modules, [*default_callbacks(cfg, run_dir, quiet), *callbacks], quiet)
+    return Trainer(cfg, run_dir, modules, [*default_callbacks(cfg, run_dir, quiet), *callbacks], quiet, dist=dist)
 
 
 def _resume_config(run_dir: Path, overrides):
@@ -227,7 +253,8 @@ def _restore(trainer: Trainer, path: Path, state: dict, changes: list[str]) -> N
         raise ConfigError(f"cannot resume {trainer.run_dir} from {path.name}: the checkpoint does not fit this "
                           f"configuration ({reason}). Networks, data and objective cannot change on resume; drop "
                           "those overrides, or start a new run (optionally from the exported generator)") from None
-    ckpt.atomic_write_text(trainer.run_dir / "config.yaml", to_yaml(trainer.cfg))
+    if trainer.dist.is_main:
+        ckpt.atomic_write_text(trainer.run_dir / "config.yaml", to_yaml(trainer.cfg))
     players = ", ".join(f"{n}" + (" (+EMA)" if p.ema is not None else "") for n, p in trainer.players.items())
     trainer.log(f"resumed {trainer.run_dir} from {path.name} at step {trainer.step}/{trainer.cfg.train.steps}: "
                 f"restored players {players} with optimisers, LR schedules and AMP scalers; objective state, "

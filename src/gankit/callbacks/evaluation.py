@@ -31,10 +31,13 @@ class PeriodicEvaluation(Callback):
     kept), reported as ``metric/<name>``; then ``on_evaluation`` for other callbacks (pruning).
 
     With ``eval.best``, a better value saves ``checkpoints/best.pt``; the best so far is kept in
-    checkpoints, so a resumed run compares against it.
+    checkpoints, so a resumed run compares against it. With several processes rank 0 evaluates
+    while the others wait for its verdict, and all of them then save best.pt together (a
+    checkpoint gathers every rank's state).
     """
 
     key = "evaluation"
+    all_ranks = True
 
     def __init__(self, eval_cfg):
         check_eval_config(eval_cfg)
@@ -46,8 +49,12 @@ class PeriodicEvaluation(Callback):
                               "generator to evaluate; set eval.every=0")
 
     def on_step_end(self, trainer, step) -> None:
-        if step % self.cfg.every == 0:
+        if step % self.cfg.every:
+            return
+        if trainer.dist.is_main:
             self.evaluate(trainer)
+        elif trainer.dist.broadcast(None):  # rank 0 found a new best: save best.pt together
+            trainer.save_checkpoint(trainer.run_dir / "checkpoints" / "best.pt")
 
     def evaluate(self, trainer) -> dict:
         from gankit.metrics import evaluate, metric_direction
@@ -61,11 +68,15 @@ class PeriodicEvaluation(Callback):
         if e.best:
             value = values[e.best]
             better = (self.best is None or (value < self.best["value"] if metric_direction(e.best) == "min"
-                                            else value > self.best["value"]))
-            if better and math.isfinite(value):
+                                            else value > self.best["value"])) and math.isfinite(value)
+            if trainer.dist.active:
+                trainer.dist.broadcast(better)
+            if better:
                 self.best = {"step": trainer.step, "metric": e.best, "value": value}
                 trainer.save_checkpoint(trainer.run_dir / "checkpoints" / "best.pt")
                 trainer.log(f"step {trainer.step}: new best {e.best}={value:.4g}, saved checkpoints/best.pt")
+        elif trainer.dist.active:
+            trainer.dist.broadcast(False)
         trainer.emit("on_evaluation", trainer.step, values)
         return values
 

@@ -38,6 +38,8 @@ def run(args) -> int:
             return 0
         result = train(cfg=cfg, run_dir=args.out, quiet=args.quiet, argv=argv)
     code = exit_code_of(result)
+    if not result.trainer.dist.is_main:  # torchrun: rank 0 speaks for the run
+        return code
     if code:  # stopped by a signal: the loop saved a checkpoint; say so even with --quiet
         print(f"gankit: {result.stopped} at step {result.step}; a checkpoint was saved. "
               f"Resume with: gankit train --resume {result.run_dir}", file=sys.stderr)

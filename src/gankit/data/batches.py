@@ -63,6 +63,9 @@ class Batches:
         device: where batches are produced.
         seed: seeds the data order.
         num_workers: DataLoader workers for streamed data sets.
+        rank, world: with several processes (``torchrun``) ``batch_size`` is the global batch; every
+            rank follows the same seeded order and takes rows ``rank * b .. (rank + 1) * b`` of each
+            global batch (``b = batch_size // world``), so an epoch sees each sample once across ranks.
 
     Returns (from :meth:`next`):
         one domain: ``{"x": float32 [B, *shape] (images in [-1, 1]), "y": int64 [B] or None}`` plus
@@ -70,13 +73,17 @@ class Batches:
         ``{"a": [B, *shape], "b": [B, *shape]}``, each domain in its own seeded order.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, device: torch.device, seed: int, num_workers: int = 2):
+    def __init__(self, dataset: Dataset, batch_size: int, device: torch.device, seed: int, num_workers: int = 2,
+                 rank: int = 0, world: int = 1):
         self.dataset, self.device, self.num_workers = dataset, torch.device(device), num_workers
-        self.batch_size = batch_size
-        self.served = 0  # samples handed out (per domain for unpaired data): the loop's images/s
+        if batch_size % world:
+            raise ValueError(f"train.batch_size={batch_size} does not split over {world} processes")
+        self.batch_size = batch_size // world  # this rank's rows of each batch
+        self.rows = slice(rank * self.batch_size, (rank + 1) * self.batch_size)
+        self.served = 0  # samples handed out by this rank (per domain for unpaired data): the loop's images/s
         if dataset.domains:
             # Domain k gets seed + k so the two orders differ; the state is one entry per domain.
-            self.domains = {name: Batches(d, batch_size, device, seed + k, num_workers)
+            self.domains = {name: Batches(d, batch_size, device, seed + k, num_workers, rank, world)
                             for k, (name, d) in enumerate(sorted(dataset.domains.items()))}
             return
         self.domains = {}
@@ -95,7 +102,7 @@ class Batches:
         if self.domains:
             return {name: b.next()["x"] for name, b in self.domains.items()}
         if self.dataset.x is not None:
-            idx = self.order.next_indices().to(self.device, non_blocking=True)
+            idx = self.order.next_indices()[self.rows].to(self.device, non_blocking=True)
             batch = {"x": to_model_range(self.x.index_select(0, idx)),
                      "y": self.y.index_select(0, idx) if self.y is not None else None}
             batch.update({k: to_model_range(t.index_select(0, idx)) for k, t in self.fields.items()})
@@ -114,12 +121,13 @@ class Batches:
     def _loader(self):
         ahead = _Order(self.order.n, self.order.batch_size, self.order.seed)
         ahead.load_state_dict(self.order.state_dict())
+        rows = self.rows
 
         class _Sampler(torch.utils.data.Sampler):
             # Endless: yields whole batches following the same seeded order as in-memory data.
             def __iter__(self):
                 while True:
-                    yield ahead.next_indices().tolist()
+                    yield ahead.next_indices()[rows].tolist()
 
         return torch.utils.data.DataLoader(
             self.dataset.stream, batch_sampler=_Sampler(), num_workers=self.num_workers,

@@ -69,6 +69,8 @@ class Setup:
         from gankit.training.players import build_player
 
         t = self.cfg.train
+        if t.sync_bn and torch.distributed.is_available() and torch.distributed.is_initialized():
+            module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)  # batch statistics over all ranks
         module.to(self.device, memory_format=self.memory_format if self.data.is_image else torch.contiguous_format)
         module.train()
         return build_player(name, module, self.cfg.optim[side], f"optim.{side}", self.device, t.steps, amp=t.amp,
@@ -93,9 +95,11 @@ class Objective:
             phase: which phase.
             repeat: 0-based index of this update within the step (``< phase.repeat``).
             run: the loop (:class:`~gankit.training.loop.Trainer`); use ``run.batches.next()``,
-                ``run.noise`` (the device's random stream), ``run.step_index`` (the 1-based number
-                of the step being computed), ``run.reporter.report(name, tensor, step)`` and
-                ``run.autocast()``.
+                ``run.draw_rows(draw, n)`` for per-sample random rows (latents, labels: sharded
+                exactly across processes), ``run.noise`` (this process's random stream),
+                ``run.step_index`` (the 1-based number of the step being computed),
+                ``run.micro`` (the micro-batch, with ``train.accumulate``),
+                ``run.reporter.report(name, tensor, step)`` and ``run.autocast()``.
 
         Returns:
             A scalar tensor; the loop scales it, back-propagates and steps ``phase.players``.
@@ -104,6 +108,16 @@ class Objective:
 
     def after_update(self, phase: Phase, run) -> None:
         """Called after the phase's optimiser steps (e.g. weight clipping)."""
+
+    # With train.accumulate = k, each update computes k micro-batches (run.micro = 0 .. k-1); a
+    # tensor one phase hands to the next (the batch D saw, for G's update) belongs to one of them.
+    def hand_on(self, key: str, run, value) -> None:
+        """Keep ``value`` for a later phase's update of the same micro-batch (see :meth:`take`)."""
+        self.__dict__.setdefault("_handed", {}).setdefault(key, {})[run.micro] = value
+
+    def take(self, key: str, run, default=None):
+        """What :meth:`hand_on` kept under ``key`` for this micro-batch (removed), else ``default``."""
+        return self.__dict__.get("_handed", {}).get(key, {}).pop(run.micro, default)
 
     def generator(self) -> Optional[torch.nn.Module]:
         """The noise -> sample network to sample and evaluate (its EMA when kept), or None when

@@ -65,9 +65,9 @@ class NoiseGame(Objective):
 
     # ---------------------------------------------------------------- pieces for the phases
     def latents(self, n: int, run) -> tuple:
-        """``(z [n, prior.dim], labels [n] or None)`` from the run's device stream."""
-        z = self.prior.sample(n, run.noise)
-        y = (torch.randint(self.num_classes, (n,), device=run.device, generator=run.noise)
+        """``(z [n, prior.dim], labels [n] or None)``: this process's rows of the step's draw."""
+        z = run.draw_rows(self.prior.sample, n)
+        y = (run.draw_rows(lambda m, g: torch.randint(self.num_classes, (m,), device=run.device, generator=g), n)
              if self.num_classes else None)
         return z, y
 
@@ -106,6 +106,10 @@ class NoiseGame(Objective):
         return {"images": out, "nrow": self.grid_nrow}
 
 
+def _cpu(tensors: tuple) -> tuple:
+    return tuple(t.cpu() if t is not None else None for t in tensors)
+
+
 @OBJECTIVES.register("adversarial")
 class Adversarial(NoiseGame):
     """G against D with ``loss.name`` and ``regularizers`` (the default game; no options)."""
@@ -117,10 +121,9 @@ class Adversarial(NoiseGame):
         self.regs = build_regularizers(dict(cfg.regularizers))
         self.reuse_fake = cfg.train.reuse_fake
         self.phases = [Phase("D", ("D",), repeat=cfg.train.n_critic), Phase("G", ("G",))]
-        # The fake batch of G's last update (samples, labels, latents), for D's next first update
-        # (train.reuse_fake).
-        self.carried: Optional[tuple] = None
-        self._g_inputs: Optional[tuple] = None
+        # The fake batch of G's last update (samples, labels, latents) per micro-batch, for D's
+        # next first update (train.reuse_fake).
+        self.carried: dict = {}
 
     def loss(self, phase, repeat, run):
         return self.d_loss(run, repeat) if phase.name == "D" else self.g_loss(run)
@@ -128,7 +131,7 @@ class Adversarial(NoiseGame):
     def d_loss(self, run, repeat: int) -> torch.Tensor:
         step, reporter = run.step_index, run.reporter
         real, y_real = self.real_batch(run)
-        carried = self.carried if repeat == 0 and self.reuse_fake else None
+        carried = self.carried.get(run.micro) if repeat == 0 and self.reuse_fake else None
         if carried is not None and carried[0].shape[0] == real.shape[0]:
             fake, y_fake, z = carried
         else:
@@ -161,12 +164,12 @@ class Adversarial(NoiseGame):
             reporter.report("D/real_prob", torch.sigmoid(real_logits.detach()))
             reporter.report("D/fake_prob", torch.sigmoid(fake_logits.detach()))
         # G's update reuses this real batch (for losses and penalties that compare with it).
-        self._g_inputs = (real.detach(), y_real, real_logits.detach(), real_out)
+        self.hand_on("g_inputs", run, (real.detach(), y_real, real_logits.detach(), real_out))
         return total
 
     def g_loss(self, run) -> torch.Tensor:
         step, reporter = run.step_index, run.reporter
-        real, y_real, real_logits, real_out = self._g_inputs
+        real, y_real, real_logits, real_out = self.take("g_inputs", run)
         z, y_fake = self.latents(real.shape[0], run)
         with run.autocast():
             fake = self.generate(z, y_fake)
@@ -183,8 +186,7 @@ class Adversarial(NoiseGame):
         extra = self.fake_terms("G", z, fake_out, run)
         if extra is not None:
             total = total + extra
-        self.carried = (fake.detach(), y_fake, z)
-        self._g_inputs = None
+        self.carried[run.micro] = (fake.detach(), y_fake, z)
         return total
 
     def _context(self, real, y_real, fake, y_fake, real_out, fake_out, step: int) -> StepContext:
@@ -213,8 +215,9 @@ class Adversarial(NoiseGame):
     def state_dict(self) -> dict:
         return {"d_updates": self.d_updates, "fixed": {"z": self.fixed_z.cpu(), "y": None if self.fixed_y is None
                                                        else self.fixed_y.cpu()},
-                "carried": None if self.carried is None else tuple(t.cpu() if t is not None else None
-                                                                   for t in self.carried)}
+                # micro-batch 0's as a tuple (the format before train.accumulate), any others after it
+                "carried": None if not self.carried else _cpu(self.carried[0]),
+                "carried_more": [_cpu(self.carried[k]) for k in sorted(self.carried) if k > 0]}
 
     def load_state_dict(self, state: dict) -> None:
         device = self.fixed_z.device
@@ -224,6 +227,7 @@ class Adversarial(NoiseGame):
         carried = state.get("carried")
         if carried is not None and len(carried) == 2:  # checkpoints before the latents were carried too
             carried = (*carried, None)
-        self.carried = None if carried is None else tuple(t.to(device) if t is not None else None for t in carried)
-        if self.carried is not None and self.is_image:
-            self.carried = (self.carried[0].contiguous(memory_format=self.memory_format), *self.carried[1:])
+        self.carried = {}
+        for k, c in enumerate([carried, *state.get("carried_more", [])] if carried is not None else []):
+            c = tuple(t.to(device) if t is not None else None for t in c)
+            self.carried[k] = (c[0].contiguous(memory_format=self.memory_format), *c[1:]) if self.is_image else c

@@ -100,8 +100,6 @@ class CycleGAN(TranslationGame):
         self.pools = {k: HistoryPool(pool_size) for k in DOMAINS}
         n, seed = preview_count(cfg.train.n_samples), cfg.train.seed + 2
         self.fixed = {k: fixed_inputs(domains[k], n, seed + i, setup.device) for i, k in enumerate(DOMAINS)}
-        # The G phase's batch and (detached) fakes, which the D phase of the same step trains on.
-        self._for_d = None
 
     # ---------------------------------------------------------------- phases
     def loss(self, phase, repeat, run):
@@ -135,13 +133,13 @@ class CycleGAN(TranslationGame):
         for name, value in terms.items():
             report(f"loss/{name}", value, step)
         report("loss/G", total, step)
-        self._for_d = (real_a, real_b, fake_a.detach(), fake_b.detach())
+        # The batch and (detached) fakes the D phase of the same step trains on.
+        self.hand_on("for_d", run, (real_a, real_b, fake_a.detach(), fake_b.detach()))
         return total
 
     def d_loss(self, run) -> torch.Tensor:
         step, report = run.step_index, run.reporter.report
-        real_a, real_b, fake_a, fake_b = self._for_d
-        self._for_d = None
+        real_a, real_b, fake_a, fake_b = self.take("for_d", run)
         pooled = {"a": self.pools["a"].query(fake_a, run.noise), "b": self.pools["b"].query(fake_b, run.noise)}
         total = 0.0
         with run.autocast():

@@ -114,8 +114,6 @@ class Pix2Pix(TranslationGame):
             self.players["D"] = setup.player("D", D, "d")
             self.loss_fn = build_loss(cfg.loss.name, dict(cfg.loss.args))
             self.phases.insert(0, Phase("D", ("D",), repeat=cfg.train.n_critic))
-        # The batch of D's last update, which G's update then uses (the reference's one batch per step).
-        self._pair = None
         # Fixed preview pairs (inputs "a", their targets "b"): rows of the training data drawn once by
         # a seeded generator and kept in the state, so a resumed run previews the same pairs.
         n = min(preview_count(cfg.train.n_samples), len(setup.data))
@@ -149,14 +147,14 @@ class Pix2Pix(TranslationGame):
         if self.loss_fn.probabilities:
             reporter.report("D/real_prob", torch.sigmoid(real_logits.detach()))
             reporter.report("D/fake_prob", torch.sigmoid(fake_logits.detach()))
-        self._pair = (x, target)
+        self.hand_on("pair", run, (x, target))  # G's update uses D's batch (the reference's one batch per step)
         return loss
 
     def g_loss(self, run) -> torch.Tensor:
         step, reporter = run.step_index, run.reporter
         # Without D (L1 alone) there is no D phase to draw the step's batch.
-        x, target = self._pair if self._pair is not None else self._batch(run)
-        self._pair = None
+        pair = self.take("pair", run)
+        x, target = pair if pair is not None else self._batch(run)
         with run.autocast():
             fake = self.players["G"].forward(x)
         l1 = F.l1_loss(fake.float(), target)

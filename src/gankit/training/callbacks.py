@@ -12,7 +12,9 @@ The loop emits, in this order within a run::
 
 A callback can stop the run cleanly with ``trainer.request_stop(reason)`` (the loop finishes the
 step, saves a checkpoint and returns), and can keep state in checkpoints by setting ``key`` and
-implementing ``state_dict``/``load_state_dict``. This module holds the callbacks that need
+implementing ``state_dict``/``load_state_dict``. With several processes (torchrun) only rank 0
+receives events, unless a callback sets ``all_ranks = True`` (then it must do its own I/O on
+``trainer.dist.is_main`` only, and take part in any collective call it makes). This module holds the callbacks that need
 nothing beyond the loop (progress bar, stats.jsonl); sample grids, TensorBoard, curves and
 periodic evaluation live in :mod:`gankit.callbacks`, so ``training/`` never imports ``viz`` or
 ``metrics``.
@@ -31,6 +33,7 @@ class Callback:
     """Base class: override the events you need; each receives the :class:`~gankit.training.loop.Trainer`."""
 
     key: str = ""  # non-empty: state_dict() is saved in checkpoints under this key
+    all_ranks: bool = False  # torchrun: also receive events on ranks other than 0
 
     def on_fit_start(self, trainer) -> None: ...
 

@@ -29,6 +29,7 @@ from gankit.priors import prior_of_config
 from gankit.registry import ConfigError
 from gankit.training import checkpoint as ckpt
 from gankit.training.callbacks import EVENTS, Callback
+from gankit.training.distributed import RANK_SEED_STRIDE, SINGLE, Distributed, PeerLostError, rank_state_mismatch
 from gankit.training.environment import library_versions, resolve_device
 from gankit.training.stats import Reporter
 
@@ -64,17 +65,29 @@ class Trainer:
         modules: user networks by player name (``{"G": ..., "D": ...}``) instead of the registry's.
         callbacks: receivers of the loop's events (see :mod:`gankit.training.callbacks`).
         quiet: no messages on stderr (log.txt still gets them).
+        dist: this process's rank among ``torchrun``'s (default: one process). Rank 0 alone writes
+            files; the other ranks deliver events only to callbacks with ``all_ranks = True``.
     """
 
     def __init__(self, cfg: DictConfig, run_dir: Path, modules: Optional[dict] = None,
-                 callbacks: Sequence[Callback] = (), quiet: bool = False):
-        self.cfg, self.run_dir, self.quiet = cfg, Path(run_dir), quiet
+                 callbacks: Sequence[Callback] = (), quiet: bool = False, dist: Distributed = SINGLE):
+        self.cfg, self.run_dir, self.dist = cfg, Path(run_dir), dist
+        self.quiet = quiet or not dist.is_main
         t = cfg.train
-        self.device = resolve_device(t.device)
+        self.device = resolve_device(dist.device(t.device))
         if t.amp == "fp16" and self.device.type != "cuda":
             raise ConfigError(f"train.amp=fp16 needs a CUDA GPU; use train.amp=bf16 or none on {self.device.type}")
+        if t.sync_bn and dist.active and self.device.type != "cuda":
+            raise ConfigError("train.sync_bn=true needs CUDA (PyTorch's SyncBatchNorm has no CPU kernel); on the CPU "
+                              "each process normalises with its own batch statistics: set train.sync_bn=false")
         self.amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[t.amp]
-        self.noise = torch.Generator(device=self.device).manual_seed(t.seed + 1)
+        self.accumulate = t.accumulate
+        self.micro = 0  # index of the micro-batch being computed (0 .. accumulate - 1)
+        # noise: this rank's own stream (rank 0's is a single-process run's); shared_noise: the same
+        # on every rank, for per-sample draws that are sharded by rows (draw_rows).
+        self.noise = torch.Generator(device=self.device).manual_seed(t.seed + 1 + RANK_SEED_STRIDE * dist.rank)
+        self.shared_noise = (torch.Generator(device=self.device).manual_seed(t.seed + 1) if dist.active
+                             else self.noise)
         self.data = build_dataset(cfg.data.source, DataRequest(
             path=cfg.data.path, resolution=cfg.data.resolution, channels=cfg.data.channels, strict=cfg.data.strict,
             in_memory=cfg.data.in_memory, max_memory_mb=cfg.data.max_memory_mb, num_workers=cfg.data.num_workers,
@@ -83,7 +96,8 @@ class Trainer:
             raise ConfigError(f"model.conditional=true but data source '{cfg.data.source}' has no labels; "
                               "use labelled data (e.g. class sub-folders) or set model.conditional=false")
         self.num_classes = self.data.num_classes if cfg.model.conditional else 0
-        self.batches = Batches(self.data, t.batch_size, self.device, seed=t.seed, num_workers=cfg.data.num_workers)
+        self.batches = Batches(self.data, t.batch_size, self.device, seed=t.seed, num_workers=cfg.data.num_workers,
+                               rank=dist.rank, world=dist.world)
         self.memory_format = (torch.channels_last if t.channels_last and self.data.is_image
                               and self.device.type != "mps" else torch.contiguous_format)
         self.prior = prior_of_config(cfg)
@@ -91,6 +105,10 @@ class Trainer:
         self.objective = build_objective(Setup(cfg, self.data, self.prior, self.device, self.memory_format,
                                                self.num_classes, dict(modules or {})))
         self.players = self.objective.players
+        for p in self.players.values():  # every rank starts from rank 0's networks
+            dist.broadcast_module(p.module)
+            if p.ema is not None:
+                dist.broadcast_module(p.ema)
         self.callbacks = list(callbacks)
         self.reporter = Reporter()
         self.step = 0
@@ -100,6 +118,7 @@ class Trainer:
         self._warned_exploding = False
         self._pending: list = []
         self._emitting = False
+        self._stopping = False  # the stop decision all ranks agreed on (set at synchronisation points)
 
     # ------------------------------------------------------------------ for objectives and callbacks
     @property
@@ -112,9 +131,18 @@ class Trainer:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
+    def draw_rows(self, draw, n: int) -> torch.Tensor:
+        """``n`` per-sample random rows for this rank's part of the batch: ``draw(m, generator)``
+        makes ``m`` rows; with several ranks, each gets its rows of one shared draw for the global
+        batch, so a distributed run sees exactly the noise of a single-process run."""
+        return self.dist.shard_rows(lambda m: draw(m, self.shared_noise), n)
+
     def request_stop(self, reason: str) -> None:
-        """Stop after the current step: the loop saves a checkpoint and ``fit`` returns."""
+        """Stop after the current step: the loop saves a checkpoint and ``fit`` returns (with several
+        ranks, all of them, as soon as they have shared the request after the step)."""
         self.stop_reason = self.stop_reason or reason
+        if not self.dist.active:
+            self._stopping = True
 
     def preview(self) -> dict:
         """The objective's fixed-input preview at this step (computed once per step)."""
@@ -134,12 +162,15 @@ class Trainer:
             while self._pending:
                 name, payload = self._pending.pop(0)
                 for cb in self.callbacks:
-                    getattr(cb, name)(self, *payload)
+                    if self.dist.is_main or getattr(cb, "all_ranks", False):
+                        getattr(cb, name)(self, *payload)
         finally:
             self._emitting = False
             self._pending.clear()
 
     def log(self, message: str) -> None:
+        if not self.dist.is_main:
+            return
         with open(self.run_dir / "log.txt", "a", encoding="utf-8") as fh:
             fh.write(message + "\n")
         if not self.quiet:
@@ -151,12 +182,16 @@ class Trainer:
         frozen = [p for n, p in self.players.items() if n not in phase.players]
         for p in frozen:  # no weight gradients for the players this phase does not update
             p.module.requires_grad_(False)
-        loss = self.objective.loss(phase, repeat, self)
         scaler = players[0].scaler  # one backward pass: one loss scale for all the phase's optimisers
         for p in players:
             p.optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        k = self.accumulate
+        for self.micro in range(k):  # train.accumulate: the mean over k micro-batches = one batch k times larger
+            loss = self.objective.loss(phase, repeat, self)
+            scaler.scale(loss / k if k > 1 else loss).backward()
+        self.micro = 0
         for p in players:
+            self.dist.average_gradients(p.module)
             self.reporter.report(f"grad_norm/{p.name}", p.clip_and_norm(scaler))
             scaler.step(p.optimizer)
         scaler.update()
@@ -174,23 +209,39 @@ class Trainer:
                 self._update(phase, i)
         for p in self.players.values():
             p.scheduler.step()
+            # BatchNorm running statistics follow each rank's shard: every rank takes rank 0's, so
+            # all hold the network the checkpoint holds.
+            self.dist.broadcast_module(p.module, buffers_only=True)
+            if p.ema is not None:
+                self.dist.broadcast_module(p.ema, buffers_only=True)
         self.step += 1
 
     # ------------------------------------------------------------------ state
-    def state_dict(self) -> dict:
-        import gankit
-
+    def _rank_state(self) -> dict:
+        """What differs between ranks: random streams and the objective's carried tensors."""
         rng = {"cpu": torch.get_rng_state(), "noise": self.noise.get_state()}
+        if self.dist.active:
+            rng["shared_noise"] = self.shared_noise.get_state()
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {"rng": rng, "objective": self.objective.state_dict()}
+
+    def state_dict(self) -> dict:
+        """The complete train state. With several ranks every rank must call it (it gathers each
+        rank's random streams and carried tensors into ``ranks``); rank 0's is the one to write."""
+        import gankit
+
+        own = self._rank_state()
+        ranks = self.dist.gather(own) if self.dist.active else None
         return {
             "format": ckpt.FORMAT, "gankit_version": gankit.__version__, "step": self.step,
             "config": to_yaml(self.cfg), "objective_name": self.cfg.objective.name,
             "num_classes": self.num_classes, "class_names": list(self.data.class_names) if self.num_classes else [],
             "data_shape": list(self.data.shape),
             "players": {name: p.state_dict() for name, p in self.players.items()},
-            "objective": self.objective.state_dict(), "rng": rng, "data": self.batches.state_dict(),
+            "objective": own["objective"], "rng": own["rng"], "data": self.batches.state_dict(),
             "callbacks": {cb.key: cb.state_dict() for cb in self.callbacks if cb.key},
+            "world_size": self.dist.world, **({"ranks": ranks} if ranks is not None else {}),
         }
 
     def load_state_dict(self, state: dict) -> list[str]:
@@ -204,14 +255,21 @@ class Trainer:
             raise ConfigError(f"the checkpoint has players {sorted(state['players'])} but objective "
                               f"'{self.cfg.objective.name}' needs {sorted(self.players)}; resume with the run's "
                               "own objective")
+        mismatch = rank_state_mismatch(state.get("world_size", 1), self.dist)
+        if mismatch:
+            raise ConfigError(f"cannot resume {self.run_dir}: {mismatch}")
         changes = []
         for name, p in self.players.items():
             changes += [f"{name}: {c}" for c in p.load_state_dict(state["players"][name])]
-        self.objective.load_state_dict(state["objective"])
-        torch.set_rng_state(state["rng"]["cpu"])
-        self.noise.set_state(state["rng"]["noise"])
-        if "cuda" in state["rng"] and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        own = state["ranks"][self.dist.rank] if self.dist.active else state
+        self.objective.load_state_dict(own["objective"])
+        rng = own["rng"]
+        torch.set_rng_state(rng["cpu"])
+        self.noise.set_state(rng["noise"])
+        if self.dist.active:
+            self.shared_noise.set_state(rng["shared_noise"])
+        if "cuda" in rng and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
         self.batches.load_state_dict(state["data"])
         self.step = state["step"]
         saved = state.get("callbacks", {})
@@ -225,15 +283,20 @@ class Trainer:
         ``train.keep_checkpoints``); other paths (``best.pt``) are not pruned."""
         step_file = path is None
         path = path or self.run_dir / "checkpoints" / f"step-{self.step:07d}.pt"
-        ckpt.atomic_save(self.state_dict(), path)
+        state = self.state_dict()  # with several ranks: collective (every rank calls save_checkpoint)
+        if self.dist.is_main:
+            ckpt.atomic_save(state, path)
+            if step_file:
+                ckpt.prune_checkpoints(self.run_dir, self.cfg.train.keep_checkpoints, keep=path)
         if step_file:
-            ckpt.prune_checkpoints(self.run_dir, self.cfg.train.keep_checkpoints, keep=path)
             self.last_good_checkpoint = path
         self.emit("on_checkpoint", self.step, path)
         return path
 
     # ------------------------------------------------------------------ run files
     def write_run_files(self, argv: Optional[Sequence[str]] = None) -> None:
+        if not self.dist.is_main:
+            return
         self.run_dir.mkdir(parents=True, exist_ok=True)
         ckpt.atomic_write_text(self.run_dir / "config.yaml", to_yaml(self.cfg))
         meta = {"seed": self.cfg.train.seed, "versions": library_versions(), "device": str(self.device),
@@ -243,6 +306,7 @@ class Trainer:
                          "class_names": list(self.data.class_names),
                          **{k: v for k, v in self.data.info.items() if k != "skipped"}},
                 "objective": self.cfg.objective.name, "latent": self.prior.describe(),
+                "processes": self.dist.world,
                 **self.objective.describe(), "custom_models": self.custom_models}
         ckpt.atomic_write_text(self.run_dir / "meta.json", json.dumps(meta, indent=2, default=str))
         skipped = self.data.info.get("skipped", [])
@@ -259,32 +323,50 @@ class Trainer:
         self.emit("on_fit_start")
         window_start, window_served = time.perf_counter(), self.batches.served
         try:
-            while self.step < end and not self.stop_reason:
+            while self.step < end and not self._stopping:
                 self.train_step()
                 callbacks_start = time.perf_counter()
                 self.emit("on_step_end", self.step)
+                self._agree_on_stop()
                 window_start += time.perf_counter() - callbacks_start  # keep images/s about training
                 if self.step % t.log_every == 0 or self.step == end or self.step % t.checkpoint_every == 0:
                     elapsed = time.perf_counter() - window_start
-                    self.reporter.report("perf/images_per_s", (self.batches.served - window_served) / max(elapsed, 1e-9))
+                    served = (self.batches.served - window_served) * self.dist.world
+                    self.reporter.report("perf/images_per_s", served / max(elapsed, 1e-9))
                     for name, p in self.players.items():
                         self.reporter.report(f"lr/{name}", p.lr)
                     self._flush()
                     window_start, window_served = time.perf_counter(), self.batches.served
                 if self.step % t.checkpoint_every == 0 or self.step == end:
                     self.save_checkpoint()
-            if self.stop_reason and self.step % t.checkpoint_every and self.step != end:
-                self._flush()
+            if self._stopping and self.step % t.checkpoint_every and self.step != end:
+                if self.step % t.log_every:
+                    self._flush()
                 self.save_checkpoint()
             self.emit("on_fit_end", self.step)
+        except PeerLostError as e:
+            last = self.last_good_checkpoint or "none saved yet"
+            raise RunError(f"{e}. The last complete checkpoint is {last}; resume with the same launch command "
+                           f"and --resume {self.run_dir}") from e
         finally:
             self.emit("close")
         return self.step
 
+    def _agree_on_stop(self) -> None:
+        """Ranks stop together: after each step they share whether any was asked to stop (a signal,
+        a callback on rank 0), over the CPU control channel (no GPU synchronisation)."""
+        if not self.dist.active or not self.dist.any(bool(self.stop_reason)):
+            return
+        reasons = self.dist.gather(self.stop_reason)
+        first = next((r for r in reasons if r), "")
+        if first:
+            self._stopping = True
+            self.stop_reason = self.stop_reason or first
+
     def _flush(self) -> None:
-        values = self.reporter.flush(self.step)
+        values = self.reporter.flush(self.step, reduce=self.dist.mean)
         self.emit("on_flush", self.step, values)
-        bad = self.reporter.first_non_finite()
+        bad = self.reporter.first_non_finite(reduce=self.dist.minimum)
         if bad is not None:
             step, name = bad
             last = self.last_good_checkpoint or "none saved yet"

@@ -45,25 +45,40 @@ class Reporter:
             # Keeps the first bad step without a sync: min(bad, step if non-finite else never).
             torch.minimum(bad, torch.where(torch.isfinite(v), _NEVER, step), out=bad)
 
-    def first_non_finite(self) -> Optional[tuple[int, str]]:
+    def first_non_finite(self, reduce=None) -> Optional[tuple[int, str]]:
         """(step, name) of the earliest non-finite observation since the start, or None (one sync).
 
         Within one step the first name reported wins: names are kept in computation order, so a
         penalty that overflowed before the generator's loss is the one named.
+
+        Args:
+            reduce: element-wise minimum over processes (distributed runs), so that every rank
+                sees the same answer and they stop together.
         """
         if not self._first_bad:
             return None
         names = list(self._first_bad)
-        steps = torch.stack([self._first_bad[n].cpu() for n in names]).tolist()
+        steps = torch.stack([self._first_bad[n] for n in names])
+        if reduce is not None:
+            steps = reduce(steps)
+        steps = steps.cpu().tolist()
         step, _, name = min((s, i, n) for i, (s, n) in enumerate(zip(steps, names)))
         return None if step >= _NEVER else (int(step), name)
 
-    def flush(self, step: int) -> Dict[str, float]:
-        """The means since the last flush (plus ``step`` and ``time``); resets them."""
+    def flush(self, step: int, reduce=None) -> Dict[str, float]:
+        """The means since the last flush (plus ``step`` and ``time``); resets them.
+
+        Args:
+            reduce: averages a 1-D tensor over processes (distributed runs: every rank reports the
+                same names in the same order, so the means are all-reduced in one call).
+        """
         values = {"step": step, "time": round(time.perf_counter() - self.t0, 3)}
         if self._sum:
             names = list(self._sum)
-            means = torch.stack([self._sum[n].cpu() / self._count[n] for n in names]).tolist()
+            means = torch.stack([self._sum[n] / self._count[n] for n in names])
+            if reduce is not None:
+                means = reduce(means)
+            means = means.cpu().tolist()
             values.update(zip(names, means))
         values.update(self._host)
         self._sum.clear()
