@@ -218,3 +218,22 @@ def test_accumulated_micro_batches_equal_one_batch_of_their_total_size(tmp_path)
         torch.testing.assert_close(b[k], a[k], rtol=0, atol=1e-6, msg=k)  # summation order only
     assert big.batches.served == acc.batches.served  # the same samples were seen ...
     assert acc.batches.batch_size * 4 == big.batches.batch_size  # ... in 4 micro-batches per update
+
+
+def test_every_objective_and_periodic_evaluation_train_identically_on_every_rank(tmp_path):
+    # One torchrun launch, a user script that sets the process group up itself (tests/dist_worker.py).
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+           f"--master_port={free_port()}", str(Path(__file__).with_name("dist_worker.py")), str(tmp_path)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stdout
+    import json
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["world"] == 2
+    expected = {"infogan": ["D", "G"], "cyclegan": ["D_a", "D_b", "G_ab", "G_ba"], "pix2pix": ["D", "G"],
+                "wgan-gp": ["D", "G"]}
+    for name, players in expected.items():
+        assert results[name] == {"step": 4, "same_on_all_ranks": True, "finite": True, "players": players}, name
+    # rank 0 evaluated at steps 2 and 4 while the other waited; best.pt was saved by both together
+    best = torch.load(tmp_path / "wgan-gp" / "checkpoints" / "best.pt", weights_only=True)
+    assert best["world_size"] == 2 and best["callbacks"]["evaluation"]["best"]["metric"] == "modes"
+    assert "train.sync_bn=true needs CUDA" in results["sync_bn"]
