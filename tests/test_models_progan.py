@@ -81,8 +81,9 @@ def test_schedule_at_chosen_steps():
     expected = {0: (0, 1.0), 9: (0, 1.0), 10: (1, 0.0), 15: (1, 0.5), 19: (1, 0.9), 20: (1, 1.0), 29: (1, 1.0),
                 35: (2, 0.5), 50: (3, 0.0), 55: (3, 0.25), 69: (3, 0.95), 70: (3, 1.0), 10 ** 6: (3, 1.0)}
     assert {step: s.stage(step) for step in expected} == expected
-    # images are counted as D sees them: two critic updates per step halve the phases
+    # images are counted as D sees them: two critic updates (or two accumulated batches) per step halve the phases
     assert GrowthSchedule(2, 100, (10, 10), n_critic=2).starts() == [(0, 0, 0), (1, 5, 10)]
+    assert GrowthSchedule(2, 100, (10, 10), n_critic=2, accumulate=2).starts() == [(0, 0, 0), (1, 3, 6)]
 
 
 def test_reals_are_pooled_to_the_level_and_faded_the_same_way():

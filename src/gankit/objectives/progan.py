@@ -17,8 +17,9 @@ with its own 2x-coarser version by the same alpha, then nearest-upsampled back t
 resolutions to fit in memory: ``{32: 64, 64: 32}``): at a listed side each update uses the first
 ``min(batch_sizes[side], train.batch_size)`` images of the batch drawn at ``train.batch_size``
 (so that one is the largest); sides the network does not reach are ignored, so one preset serves
-several resolutions. A phase lasts
-``ceil(images_per_phase / (batch_sizes[level] * train.n_critic))`` steps. The level and alpha are
+several resolutions (with torchrun they are global batch sizes, like ``train.batch_size``). A
+phase lasts ``ceil(images_per_phase / (batch_size * train.n_critic * train.accumulate))`` steps at
+the level's batch size. The level and alpha are
 reported as ``growth/level`` and ``growth/alpha`` (stats.jsonl, TensorBoard), and meta.json lists
 the step at which each level starts to fade in and to stabilise.
 """
@@ -50,16 +51,19 @@ class GrowthSchedule:
         images_per_phase: real images shown to D per phase.
         batch_sizes: images per D update at each level.
         n_critic: D updates per step.
+        accumulate: batches per D update (``train.accumulate``).
     """
 
     levels: int
     images_per_phase: int
     batch_sizes: Tuple[int, ...]
     n_critic: int = 1
+    accumulate: int = 1
 
     def phase_steps(self, level: int) -> int:
         """Steps of one phase (fade-in or stabilisation) at ``level``."""
-        return max(1, math.ceil(self.images_per_phase / (self.batch_sizes[level] * self.n_critic)))
+        shown = self.batch_sizes[level] * self.n_critic * self.accumulate  # real images D sees per step
+        return max(1, math.ceil(self.images_per_phase / shown))
 
     def starts(self) -> List[Tuple[int, int, int]]:
         """``[(level, fade_start, stable_start), ...]``: the first step (0-based, steps completed
@@ -123,7 +127,8 @@ class ProGAN(Adversarial):
         t = setup.cfg.train
         images = integer(images_per_phase, f"{_WHERE}.images_per_phase", 1)
         sizes = self._batch_sizes(batch_sizes, G.levels, t.batch_size)
-        self.schedule = GrowthSchedule(G.levels, images, sizes, t.n_critic)
+        self.batch_size = t.batch_size
+        self.schedule = GrowthSchedule(G.levels, images, sizes, t.n_critic, t.accumulate)
         self.level, self.alpha = self.schedule.stage(0)
 
     @staticmethod
@@ -162,7 +167,8 @@ class ProGAN(Adversarial):
 
     def real_batch(self, run) -> tuple:
         x, y = super().real_batch(run)
-        b = self.schedule.batch_sizes[self.level]
+        # this process's share of the level's batch (all of it without torchrun)
+        b = self.schedule.batch_sizes[self.level] * x.shape[0] // self.batch_size
         x, y = x[:b], (y[:b] if y is not None else None)
         x = fade_reals(x, self.level, self.alpha)
         return x.contiguous(memory_format=self.memory_format), y
