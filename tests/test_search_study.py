@@ -134,3 +134,28 @@ def test_a_rerun_refuses_another_space_for_the_same_study(tmp_path):
                                                  "space; its trials would not be comparable"):
         tune(_settings(tmp_path, str(other), trials=1, sampler="grid", pruner="none", study="ring-gan-space"),
              report=False)
+
+
+def test_a_trial_whose_process_died_is_failed_and_run_again(tmp_path):
+    import socket
+    import subprocess
+
+    from gankit.search.study import Context, prepare
+
+    space = _space(tmp_path, f"optim.g.lr: {{choice: [{GOOD}, {BAD}]}}\n")
+    settings = _settings(tmp_path, space, trials=1, sampler="grid", pruner="none")
+    prepare(settings)
+    study = Context.build(settings, check=False).load_study()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    trial = study.ask()  # as a worker that was killed mid-trial leaves it: RUNNING, with its host and pid
+    lr = trial.suggest_categorical("optim.g.lr", [GOOD, BAD])
+    trial.set_user_attr("host", socket.gethostname())
+    trial.set_user_attr("pid", dead.pid)
+    result = tune(settings, report=False)  # the same command again
+    first, again = open_study(tmp_path / "study").trials
+    assert first.state.name == "FAIL" and first.user_attrs["interrupted"] is True
+    assert first.user_attrs["fail_reason"] == f"interrupted: its process {dead.pid} ended"
+    assert again.state.name == "COMPLETE" and again.params == {"optim.g.lr": lr}  # the same point, run again
+    assert again.user_attrs["retry_of"] == 0
+    assert result.states == {"FAIL": 1, "COMPLETE": 1}  # the interrupted trial did not use up --trials 1
