@@ -76,9 +76,10 @@ def main() -> int:
                                    eval_every=args.eval_every, seed=0))
         study = open_study(out / sampler)
         curve = best_after(study.get_trials(deepcopy=False), direction)
-        summary["studies"][sampler] = {"best_after": curve, "states": result.states, "best_trial": result.best_number,
-                                       "best_value": result.best_value, "best_params": result.best_params,
-                                       "best_yaml": str(result.best_yaml), "minutes": (time.perf_counter() - started) / 60}
+        summary["studies"][sampler] = {
+            "best_after": curve, "states": result.states, "best_trial": result.best_number,
+            "best_value": result.best_value, "best_params": result.best_params, "best_yaml": str(result.best_yaml),
+            "minutes": (time.perf_counter() - started) / 60}
         print(f"{sampler}: best {result.best_value} (trial {result.best_number}) {result.best_params}", flush=True)
     steps_overrides = args.overrides + eval_overrides
     base_dir = out / "preset-seed0"

@@ -49,15 +49,18 @@ def test_entries_parse_to_optuna_distributions(tmp_path, ring):
     assert values["optim.g.betas"] in ([0.5, 0.999], [0.0, 0.9])
     assert space.decode(trial.params) == values
     cfg = space.apply(ring, values)
-    assert list(cfg.optim.g.betas) == values["optim.g.betas"] and cfg.model.d.args.hidden == values["model.d.args.hidden"]
+    assert list(cfg.optim.g.betas) == values["optim.g.betas"]
+    assert cfg.model.d.args.hidden == values["model.d.args.hidden"]
     assert space.params[2].grid("here") == [16, 32, 48, 64]
 
 
 @pytest.mark.parametrize("entries, needle", [
-    ({"optim.d.lrr": {"log_uniform": [1e-5, 1e-3]}}, "entry 'optim.d.lrr': unknown key 'optim.d.lrr'. Did you mean 'lr'?"),
+    ({"optim.d.lrr": {"log_uniform": [1e-5, 1e-3]}},
+     "entry 'optim.d.lrr': unknown key 'optim.d.lrr'. Did you mean 'lr'?"),
     ({"train.n_critic": {"choice": []}}, "entry 'train.n_critic': choice is empty"),
     ({"optim.d.lr": {"log_uniform": [1e-3, 1e-5]}}, "entry 'optim.d.lr': low 0.001 > high 1e-05"),
-    ({"train.n_critic": {"choice": ["one", 2]}}, "entry 'train.n_critic': train.n_critic must be an integer, got 'one'"),
+    ({"train.n_critic": {"choice": ["one", 2]}},
+     "entry 'train.n_critic': train.n_critic must be an integer, got 'one'"),
     ({"train.n_critic": {"int": ["1", 5]}}, "entry 'train.n_critic': the bounds of int must be integers"),
     ({"train.n_critic": {"uniform": [1, 5]}}, "entry 'train.n_critic': train.n_critic must be an integer, got 1.0"),
     ({"train.n_critic": {"normal": [1, 5]}}, "entry 'train.n_critic': unknown distribution 'normal'"),

@@ -27,7 +27,8 @@ def _space(tmp_path, text: str) -> str:
 
 
 def _settings(tmp_path, space: str, **kw) -> TuneSettings:
-    return TuneSettings(space=space, metric="hq_percent", preset="ring-gan", overrides=RING + (f"out={tmp_path / 'runs'}",),
+    return TuneSettings(space=space, metric="hq_percent", preset="ring-gan",
+                        overrides=RING + (f"out={tmp_path / 'runs'}",),
                         study_dir=str(tmp_path / "study"), quiet=True, eval_every=20, **kw)
 
 

@@ -228,10 +228,11 @@ def _trial_table(trials, space, study_dir: Path) -> str:
             shown_dir = str(Path(run_dir).relative_to(study_dir.resolve()))
         except ValueError:
             shown_dir = run_dir
-        seconds = t.duration.total_seconds() if t.duration is not None else ""
+        seconds = round(t.duration.total_seconds()) if t.duration is not None else ""
         reason = t.user_attrs.get("fail_reason", "")
+        reason = reason.splitlines()[0][:200] if reason else ""
         last = max(t.intermediate_values) if t.intermediate_values else ""
         rows.append((t.number, t.state.name.lower(), "" if t.value is None else t.value,
                      *(str(params.get(k, "")) for k in keys), t.user_attrs.get("seed", ""), last,
-                     round(seconds) if seconds != "" else "", shown_dir, reason.splitlines()[0][:200] if reason else ""))
+                     seconds, shown_dir, reason))
     return _table(rows, ["trial", "state", "value", *keys, "seed", "last eval step", "seconds", "run folder", "reason"])

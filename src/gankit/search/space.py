@@ -129,7 +129,8 @@ def _parse_range(kind: str, integer: bool, log: bool, options: Tuple[str, ...]):
         if step is not None:
             valid = isinstance(step, int) and not isinstance(step, bool) if integer else _is_number(step)
             if not valid or step <= 0:
-                raise ConfigError(f"{where}: step must be a positive {'integer' if integer else 'number'}, got {step!r}")
+                need = "integer" if integer else "number"
+                raise ConfigError(f"{where}: step must be a positive {need}, got {step!r}")
             if use_log:
                 raise ConfigError(f"{where}: step and log cannot be combined (Optuna samples log ranges continuously)")
             spans = (high - low) / step

@@ -40,7 +40,8 @@ from gankit.registry import ConfigError, closest
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "none")
 # user attrs of a trial (besides Optuna's own fields)
-ATTR_SEED, ATTR_RUN, ATTR_CONFIG, ATTR_REASON, ATTR_INTERRUPTED = "seed", "run_dir", "config", "fail_reason", "interrupted"
+ATTR_SEED, ATTR_RUN, ATTR_CONFIG = "seed", "run_dir", "config"
+ATTR_REASON, ATTR_INTERRUPTED = "fail_reason", "interrupted"
 
 
 @dataclass(frozen=True)
