@@ -55,6 +55,7 @@ def main() -> int:
     p.add_argument("--trials", type=int, default=24)
     p.add_argument("--samplers", nargs="+", default=["tpe", "random"])
     p.add_argument("--eval-every", type=int, default=None)
+    p.add_argument("--startup-trials", type=int, default=10, help="TPE's random trials first (Optuna's default 10)")
     p.add_argument("--confirm-seeds", type=int, default=2, help="fresh seeds for best config vs preset (0: skip)")
     p.add_argument("--out", required=True, help="work folder (studies, baseline runs, summary.json)")
     args = p.parse_args()
@@ -73,7 +74,7 @@ def main() -> int:
         result = tune(TuneSettings(space=args.space, metric=args.metric, trials=args.trials, preset=args.preset,
                                    overrides=tuple(args.overrides + ["train.threads=1"]), sampler=sampler,
                                    study=f"{args.preset}-{sampler}", study_dir=str(out / sampler),
-                                   eval_every=args.eval_every, seed=0))
+                                   eval_every=args.eval_every, startup_trials=args.startup_trials, seed=0))
         study = open_study(out / sampler)
         curve = best_after(study.get_trials(deepcopy=False), direction)
         summary["studies"][sampler] = {

@@ -19,6 +19,8 @@ def add_arguments(p) -> None:
     p.add_argument("--pruner", default="median", help="median (default), hyperband or none")
     p.add_argument("--prune-after", type=int, default=4, metavar="N",
                    help="median pruner: completed trials before pruning starts (default 4)")
+    p.add_argument("--startup-trials", type=int, default=10, metavar="N",
+                   help="tpe: random trials before it models the results (default 10, Optuna's)")
     p.add_argument("--study", help="study name (default: <preset>-<space file name>)")
     p.add_argument("--storage", metavar="URL", help="SQLAlchemy database URL shared by workers on many machines, "
                    "e.g. postgresql://user@host/db (default: SQLite in the study folder)")
@@ -53,7 +55,8 @@ def run(args) -> int:
 
     settings = TuneSettings(space=args.space, metric=args.metric, trials=args.trials, preset=args.preset,
                             config_file=args.config, overrides=tuple(args.overrides), direction=args.direction,
-                            sampler=args.sampler, pruner=args.pruner, prune_after=args.prune_after, study=args.study,
+                            sampler=args.sampler, pruner=args.pruner, prune_after=args.prune_after,
+                            startup_trials=args.startup_trials, study=args.study,
                             storage=args.storage, study_dir=args.dir, workers=args.workers,
                             eval_every=args.eval_every, seed=args.seed, vary_seed=args.vary_seed, quiet=args.quiet)
     try:

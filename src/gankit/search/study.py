@@ -58,6 +58,8 @@ class TuneSettings:
         sampler: ``tpe`` (Bayesian), ``random`` or ``grid``.
         pruner: ``median``, ``hyperband`` or ``none``.
         prune_after: trials that must complete before the median pruner prunes.
+        startup_trials: TPE's random trials before it models the results (Optuna's default 10; with
+            a budget of a few dozen trials, fewer leave more trials to the model).
         study: the study name; default ``<preset>-<space file stem>``.
         storage: an SQLAlchemy URL; default SQLite in the study folder.
         study_dir: the study folder; default ``<out>/tune/<study>``.
@@ -80,6 +82,7 @@ class TuneSettings:
     sampler: str = "tpe"
     pruner: str = "median"
     prune_after: int = 4
+    startup_trials: int = 10
     study: Optional[str] = None
     storage: Optional[str] = None
     study_dir: Optional[str] = None
@@ -179,6 +182,9 @@ class Context:
             raise ConfigError(f"--trials must be >= 1, got {s.trials}")
         if s.workers < 1:
             raise ConfigError(f"--workers must be >= 1, got {s.workers}")
+        for name, value in (("--startup-trials", s.startup_trials), ("--prune-after", s.prune_after)):
+            if value < 0:
+                raise ConfigError(f"{name} must be >= 0, got {value}")
         if s.sampler not in SAMPLERS:
             raise ConfigError(f"--sampler {s.sampler}: use one of {', '.join(SAMPLERS)}.{closest(s.sampler, SAMPLERS)}")
         if s.pruner not in PRUNERS:
@@ -224,7 +230,7 @@ class Context:
             seed += hash((socket.gethostname(), os.getpid())) % 100_000
         # GridSampler shuffles the grid with its seed and gives trial n point n of that order: every
         # worker, here or elsewhere, must shuffle alike, so the grid's seed is the study's.
-        build = {"tpe": lambda: optuna.samplers.TPESampler(seed=seed),
+        build = {"tpe": lambda: optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.settings.startup_trials),
                  "random": lambda: optuna.samplers.RandomSampler(seed=seed),
                  "grid": lambda: _grid_sampler(self.space.grid(), base_seed)}
         return build[self.settings.sampler]()
