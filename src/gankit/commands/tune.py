@@ -31,7 +31,8 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, help="the sampler's seed (default train.seed)")
     p.add_argument("--vary-seed", action="store_true",
                    help="train trial n with train.seed + n (default: every trial with train.seed)")
-    p.add_argument("--report", metavar="STUDY", help="write report.html and best.yaml of a study folder and exit")
+    p.add_argument("--report", metavar="STUDY", help="write report.html and best.yaml of a study (its folder, or a "
+                   "name under runs/tune/) and exit")
     p.add_argument("--out", metavar="FILE", help="with --report: the HTML file (default STUDY/report.html)")
     p.add_argument("--no-report", action="store_true", help="do not write report.html and best.yaml at the end")
     p.add_argument("--quiet", action="store_true", help="no line per trial")

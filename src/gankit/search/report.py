@@ -45,9 +45,9 @@ def open_study(study_dir, storage: Optional[str] = None, study_name: Optional[st
     """The Optuna study of a study folder (its study.json names it; ``storage`` for a shared database)."""
     import optuna
 
-    from gankit.search.study import _quiet_optuna, open_storage, settings_from_folder
+    from gankit.search.study import _quiet_optuna, open_storage, settings_from_folder, study_folder
 
-    study_dir = Path(study_dir).expanduser()
+    study_dir = study_folder(study_dir)
     info = settings_from_folder(study_dir)
     if storage is None:
         if info.get("storage") and "***" in info["storage"]:
@@ -78,8 +78,10 @@ def write_study_report(study_dir, study=None, space=None, out=None, storage: Opt
     from gankit.search.space import parse_space
     from gankit.viz.report import html_page
 
+    from gankit.search.study import study_folder
+
     start = time.perf_counter()
-    study_dir = Path(study_dir).expanduser()
+    study_dir = study_folder(study_dir)
     if study is None:
         study = open_study(study_dir, storage, study_name)
     identity = study.user_attrs.get("identity", {})

@@ -545,6 +545,13 @@ def summarize(ctx: Context, report: bool = True) -> TuneResult:
     return result
 
 
+def study_folder(study) -> Path:
+    """The folder of ``--report STUDY``: a study folder, or the name of one under the default ``runs/tune/``."""
+    path = Path(study).expanduser()
+    default = Path("runs") / "tune" / str(study)
+    return default if not path.is_dir() and default.is_dir() else path
+
+
 def settings_from_folder(study_dir) -> dict:
     """study.json of a study folder (how it was started)."""
     path = Path(study_dir) / "study.json"
