@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.models import DISCRIMINATORS, GENERATORS
-from gankit.models.resnet import SNGANDownBlock, _up
+from gankit.models.resnet import SNGANDownBlock, _up, down_trunk
 from gankit.nn.attention import SelfAttention, check_attention
 from gankit.nn.base import Discriminator, Generator
 from gankit.nn.init import dcgan_init
@@ -176,20 +176,10 @@ class BigGANDiscriminator(Discriminator):
         plan = d_plan(width, resolution)
         sides = [resolution >> (i + 1) for i, (_, down) in enumerate(plan) if down]
         attention = check_attention(attention, sides, f"{s}.attention")
-        blocks: List[nn.Module] = []
-        cin, size = self.trunk_shape[0], resolution
-        for i, (cout, down) in enumerate(plan):
-            if i == len(plan) - 1:
-                blocks += self.minibatch_std_layers()
-                cin += self.minibatch_std_channels
-            blocks.append(SNGANDownBlock(cin, cout, down, optimized=i == 0, norm="none"))
-            cin = cout
-            if down:
-                size //= 2
-                if size == attention:
-                    blocks.append(SelfAttention(cout))
-        self.blocks = nn.Sequential(*blocks)
-        self.add_head(cin)
+        self.blocks, features = down_trunk(
+            self, plan, lambda i, cin, cout, down: SNGANDownBlock(cin, cout, down, optimized=i == 0, norm="none"),
+            attention, resolution)
+        self.add_head(features)
         self.finish(dcgan_init, spectral_norm)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

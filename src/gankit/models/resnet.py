@@ -21,7 +21,7 @@ the authors' Chainer code.
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -134,6 +134,30 @@ class PlainDownBlock(_ResidualBlock):
         return F.avg_pool2d(out, 2) if self.down else out
 
 
+def down_trunk(disc: Discriminator, plan: List[Tuple[int, bool]], make_block: Callable, attention: int,
+               resolution: int) -> Tuple[nn.Sequential, int]:
+    """A residual discriminator's trunk: one block per ``(cout, down)`` of ``plan`` from
+    ``make_block(index, cin, cout, down)``, the minibatch-std layer (when enabled) before the last
+    block, and self-attention after the first block whose output has side ``attention`` (0 = none).
+
+    Returns:
+        ``(blocks, channels of the last block)``.
+    """
+    blocks: List[nn.Module] = []
+    cin, size = disc.trunk_shape[0], resolution
+    for i, (cout, down) in enumerate(plan):
+        if i == len(plan) - 1:
+            blocks += disc.minibatch_std_layers()
+            cin += disc.minibatch_std_channels
+        blocks.append(make_block(i, cin, cout, down))
+        cin = cout
+        if down:
+            size //= 2
+            if size == attention:
+                blocks.append(SelfAttention(cout))
+    return nn.Sequential(*blocks), cin
+
+
 def _init_resnet(module: nn.Module) -> None:
     """Xavier-uniform everywhere, gain sqrt(2) inside residual branches (SNGAN's Chainer code)."""
     xavier_init(module, gain=1.0)
@@ -240,23 +264,14 @@ class ResNetDiscriminator(Discriminator):
         downs = num_doublings(resolution) - 1  # down to 8x8
         plan = [True] * downs + [False] * D_BLOCKS_AT_8
         attention = check_attention(attention, [resolution >> (i + 1) for i in range(downs)], f"{s}.attention")
-        blocks: List[nn.Module] = []
-        cin, size = self.trunk_shape[0], resolution
-        for i, down in enumerate(plan):
-            if i == len(plan) - 1:
-                blocks += self.minibatch_std_layers()
-                cin += self.minibatch_std_channels
-            if block == "sngan":
-                blocks.append(SNGANDownBlock(cin, width, down, optimized=i == 0, norm=norm))
-            else:
-                blocks.append(PlainDownBlock(cin, width, down, norm))
-            cin = width
-            if down:
-                size //= 2
-                if size == attention:
-                    blocks.append(SelfAttention(width))
-        self.blocks = nn.Sequential(*blocks)
-        self.add_head(width)
+        if block == "sngan":
+            def make(i, cin, cout, down):
+                return SNGANDownBlock(cin, cout, down, optimized=i == 0, norm=norm)
+        else:
+            def make(i, cin, cout, down):
+                return PlainDownBlock(cin, cout, down, norm)
+        self.blocks, features = down_trunk(self, [(width, down) for down in plan], make, attention, resolution)
+        self.add_head(features)
         self.finish(_init_resnet, spectral_norm)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
