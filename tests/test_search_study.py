@@ -82,7 +82,10 @@ def test_tpe_study_writes_report_and_best_yaml_and_a_rerun_continues(tmp_path, c
     for t in study.trials:
         assert f"<td>trials/trial-{t.number:04d}</td>" in html
     best_yaml = tmp_path / "study" / "best.yaml"
-    cfg = load_config(config_file=best_yaml)  # what gankit train --config best.yaml loads
+    capsys.readouterr()
+    assert main(["train", "--config", str(best_yaml), "--print-config"]) == 0  # gankit train accepts it
+    assert yaml.safe_load(capsys.readouterr().out)["name"] == "tpe-test-best"
+    cfg = load_config(config_file=best_yaml)
     best = study.best_trial
     assert cfg.optim.g.lr == pytest.approx(best.params["optim.g.lr"])
     assert cfg.model.d.args.hidden == best.params["model.d.args.hidden"]
@@ -160,3 +163,14 @@ def test_a_trial_whose_process_died_is_failed_and_run_again(tmp_path):
     assert again.state.name == "COMPLETE" and again.params == {"optim.g.lr": lr}  # the same point, run again
     assert again.user_attrs["retry_of"] == 0
     assert result.states == {"FAIL": 1, "COMPLETE": 1}  # the interrupted trial did not use up --trials 1
+
+
+def test_hyperband_pruner_spans_the_evaluations_of_one_run(tmp_path):
+    import optuna
+
+    from gankit.search.study import Context
+
+    space = _space(tmp_path, f"optim.g.lr: {{choice: [{GOOD}, {BAD}]}}\n")
+    pruner = Context.build(_settings(tmp_path, space, trials=2, pruner="hyperband")).pruner()
+    assert isinstance(pruner, optuna.pruners.HyperbandPruner)
+    assert (pruner._min_resource, pruner._max_resource) == (20, 60)  # first evaluation .. train.steps
