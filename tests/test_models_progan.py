@@ -110,7 +110,7 @@ def test_stage_travels_with_the_weights():
 def _train_overrides(out):
     return ["data.source=mnist5k", f"data.resolution={R}", "model.z_dim=8", "model.g.name=progan",
             "model.d.name=progan", "model.g.args.width=4", "model.d.args.width=4", "objective.name=progan",
-            "objective.args.images_per_phase=24", "objective.args.batch_sizes={16: 4}", "loss.name=wasserstein",
+            "objective.args.images_per_phase=16", "objective.args.batch_sizes={16: 4}", "loss.name=wasserstein",
             "regularizers.gp.weight=10", "regularizers.drift.weight=0.001", "optim.g.lr=1e-3", "optim.d.lr=1e-3",
             "optim.g.betas=[0,0.99]", "optim.d.betas=[0,0.99]", "train.batch_size=8", "train.ema=0.9",
             "train.log_every=1", "train.sample_every=100", "train.checkpoint_every=100", "train.n_samples=4",
@@ -122,23 +122,22 @@ def _rows(run_dir):
 
 
 def test_growth_through_the_cli_and_resume_mid_fade_is_bit_identical(tmp_path):
-    # 3 steps per phase at 8 images (level 2 at batch 4: 6): level 1 fades in over steps 3-5, level 2 over 9-14
+    # 2 steps per phase at 8 images (level 2 at batch 4: 4): level 1 fades in over steps 2-3, level 2 over 6-9
     ov = _train_overrides(tmp_path / "runs")
-    full = gankit.train(overrides=ov + ["train.steps=16"], run_dir=tmp_path / "full", quiet=True)
+    full = gankit.train(overrides=ov + ["train.steps=11"], run_dir=tmp_path / "full", quiet=True)
     rows = _rows(full.run_dir)
-    assert [r["growth/level"] for r in rows] == [0] * 3 + [1] * 6 + [2] * 7
-    assert [r["growth/alpha"] for r in rows] == pytest.approx(
-        [1.0] * 3 + [0.0, 1 / 3, 2 / 3] + [1.0] * 3 + [k / 6 for k in range(6)] + [1.0])
+    assert [r["growth/level"] for r in rows] == [0] * 2 + [1] * 4 + [2] * 5
+    assert [r["growth/alpha"] for r in rows] == pytest.approx([1.0] * 2 + [0.0, 0.5] + [1.0] * 2 + [0.0, 0.25, 0.5, 0.75, 1.0])
     assert all(v is not None for r in rows for k, v in r.items() if k.startswith(("loss/", "penalty")))
     meta = json.loads((full.run_dir / "meta.json").read_text())
-    assert meta["growth"][2] == {"level": 2, "side": 16, "fade_start_step": 9, "stable_start_step": 15}
+    assert meta["growth"][2] == {"level": 2, "side": 16, "fade_start_step": 6, "stable_start_step": 10}
 
-    # stop in the middle of level 2's fade (alpha 2/6 next), resume in a fresh interpreter
-    gankit.train(overrides=ov + ["train.steps=11"], run_dir=tmp_path / "half", quiet=True)
-    code = "import gankit,sys; gankit.train(resume=sys.argv[1], overrides=['train.steps=16'], quiet=True)"
+    # stop in the middle of level 2's fade (alpha 0.5 next), resume in a fresh interpreter
+    gankit.train(overrides=ov + ["train.steps=8"], run_dir=tmp_path / "half", quiet=True)
+    code = "import gankit,sys; gankit.train(resume=sys.argv[1], overrides=['train.steps=11'], quiet=True)"
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "half")], check=True)
     a, b = ckpt.newest_valid_checkpoint(full.run_dir)[1], ckpt.newest_valid_checkpoint(tmp_path / "half")[1]
-    assert a["step"] == b["step"] == 16
+    assert a["step"] == b["step"] == 11
     for player in ("G", "D"):
         for part in ("module", "ema"):
             if a["players"][player][part] is None:
