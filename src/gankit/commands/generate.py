@@ -20,11 +20,12 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from gankit.registry import ConfigError
-    from gankit.tools.generate import refuse_existing, checkpoint_provenance, generate_dataset
+    from gankit.tools.generate import checkpoint_provenance, generate_dataset, refuse_existing
     from gankit.training.checkpoint import load_run_generator
     from gankit.validate import check_output_folder
-    from pathlib import Path
 
     if args.n < 1 or args.batch_size < 1:
         raise ConfigError(f"--n and --batch-size must be >= 1, got {args.n} and {args.batch_size}")

@@ -98,17 +98,14 @@ def search_latents(G: torch.nn.Module, target: torch.Tensor, pixel_loss: Callabl
     num_classes = int(getattr(G, "num_classes", 0) or 0)
     device = next(G.parameters()).device
     prior = prior_of(G)
-    # Candidates, image-major: image i owns rows i*C .. i*C + C - 1 (C = classes searched * restarts).
-    if num_classes and labels is None:
-        per_image = torch.arange(num_classes).repeat_interleave(restarts)
-    elif num_classes:
-        per_image = None
-    else:
-        per_image = torch.zeros(restarts, dtype=torch.long)
-    c = restarts if per_image is None else len(per_image)
+    # Candidates, image-major: image i owns rows i*c .. i*c + c - 1 (c = classes searched x restarts).
+    search_classes = bool(num_classes) and labels is None
+    c = restarts * (num_classes if search_classes else 1)
     y = None
-    if num_classes:
-        y = (labels.long().repeat_interleave(restarts) if per_image is None else per_image.repeat(n)).to(device)
+    if search_classes:
+        y = torch.arange(num_classes).repeat_interleave(restarts).repeat(n).to(device)
+    elif num_classes:
+        y = labels.long().repeat_interleave(restarts).to(device)
     z = prior.sample(n * c, torch.Generator().manual_seed(seed)).to(device).requires_grad_(True)
     tgt = target.to(device).repeat_interleave(c, dim=0)
     opt = torch.optim.Adam([z], lr=lr)
