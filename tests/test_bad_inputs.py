@@ -385,6 +385,33 @@ def sample_export_with_absurd_width(tmp, mp):
     return ["sample", str(_export(tmp, {"hidden": 10**6, "layers": 3}, build=False)), "--out", str(tmp / "s.png")]
 
 
+# ---------------------------------------------------------------- the tools (gankit.tools) on a hand-made export
+
+@case(names=r"export is a `gankit export` folder, which holds the generator only",
+      fix=r"pass the run folder or one of its checkpoints/step-N\.pt")
+def saliency_on_an_export(tmp, mp):
+    return ["saliency", str(_export(tmp, SMALL_G)), "--out", str(tmp / "sal")]
+
+
+@case(names=r"--out .*ds already holds files", fix=r"pass --force to replace it, or choose another --out")
+def generate_over_existing_files(tmp, mp):
+    (tmp / "ds").mkdir()
+    (tmp / "ds" / "keep.png").write_bytes(b"x")
+    return ["generate", str(_export(tmp, SMALL_G)), "--n", "4", "--out", str(tmp / "ds")]
+
+
+@case(names=r"--mask box:1,1,9,9: the box must lie inside the 4x4 image", fix=r"height, width >= 1")
+def inpaint_box_outside_the_image(tmp, mp):
+    return ["inpaint", str(_export(tmp, SMALL_G)), "--image", str(tmp), "--mask", "box:1,1,9,9",
+            "--prior-weight", "0", "--out", str(tmp / "inp")]
+
+
+@case(names=r"--image .*none\.png does not exist", fix=r"give an image file or a folder of images")
+def project_missing_image(tmp, mp):
+    return ["project", str(_export(tmp, SMALL_G)), "--image", str(tmp / "none.png"), "--feature-weight", "0",
+            "--out", str(tmp / "proj")]
+
+
 # ---------------------------------------------------------------- OS errors met while working
 
 @case(names=r"/data/runs/big\.pt: No space left on device", fix=r"the disk is full: free some space")
