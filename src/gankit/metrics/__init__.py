@@ -13,6 +13,7 @@ metric                keys                                            better
 ``classifier_score``  ``classifier_score``                            max
 ``class_histogram``   ``class_hist/<k>`` (fraction per class)         (informational)
 ``class_accuracy``    ``class_accuracy`` (conditional generators)     max
+``cas``               ``cas``, ``cas_real`` (conditional generators)  cas: max
 ====================  =============================================  =========================
 
 Feature extractors: ``inception`` (torch-fidelity's TF-compatible InceptionV3), ``classifier``
