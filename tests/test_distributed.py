@@ -195,6 +195,26 @@ def test_a_killed_rank_makes_the_others_exit_with_a_clear_error_and_the_run_resu
     assert code == 0 and f"from {last.name} at step {step}" in out, out
 
 
+def test_ctrl_c_stops_every_process_at_the_same_step_with_a_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    args = [a if a != "train.steps=6" else "train.steps=100000" for a in RUN]
+    # A new session: the test sends SIGINT to the whole process group, as a terminal's Ctrl-C does
+    # (each process gets it from the terminal, and once more forwarded by torchrun).
+    proc = torchrun(*args, "train.checkpoint_every=100000", "--out", str(run), wait=False, start_new_session=True)
+    deadline = time.monotonic() + TIMEOUT
+    while not (run / "stats.jsonl").is_file():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0] if proc.poll() else "slow"
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    saved = list(run.glob("checkpoints/step-*.pt"))
+    assert len(saved) == 1, out
+    state = torch.load(saved[0], weights_only=True)
+    assert state["world_size"] == 2 and state["step"] > 0
+    assert f"interrupted by SIGINT at step {state['step']}" in (run / "log.txt").read_text()
+    assert "torchrun (the same options: 2 processes in all) -m gankit train --resume" in out
+
+
 def test_settings_that_cannot_split_over_the_processes_are_refused_before_data():
     cfg = gankit.load_config("ring-gan", overrides=["train.batch_size=10"])
     with pytest.raises(ConfigError, match=r"train.batch_size=10 is the global batch .* 3 processes.*batch_size=9"):

@@ -275,20 +275,20 @@ def _fit(trainer: Trainer, stop_after: Optional[int]) -> TrainResult:
         last = trainer.last_good_checkpoint
         saved = f"the last complete checkpoint is {last}" if last else "no checkpoint was saved"
         raise RunError(f"aborted at step {trainer.step}: {saved}; steps after it are lost. "
-                       + (f"Resume with: gankit train --resume {trainer.run_dir}" if last else "")) from None
+                       + (f"Resume with: {trainer.resume_command}" if last else "")) from None
     except OSError as e:
         if e.errno == errno.ENOSPC:
             last = trainer.last_good_checkpoint
             raise RunError(f"the disk is full (writing in {trainer.run_dir}); "
                            + (f"the last complete checkpoint {last} survives. Free space, then resume with: "
-                              f"gankit train --resume {trainer.run_dir}" if last else "no checkpoint was saved. "
+                              f"{trainer.resume_command}" if last else "no checkpoint was saved. "
                               "Free space and start again")) from None
         raise
     run_dir = trainer.run_dir
     stopped = trainer.stop_reason
     if stopped:
         trainer.log(f"{stopped} at step {step}; saved {trainer.last_good_checkpoint}. "
-                    f"Resume with: gankit train --resume {run_dir}")
+                    f"Resume with: {trainer.resume_command}")
     else:
         trainer.log(f"done: step {step}. Samples: {run_dir / 'samples.png'}  Curves: {run_dir / 'curves'}  "
                     f"Checkpoint: {trainer.last_good_checkpoint}")

@@ -42,7 +42,7 @@ def run(args) -> int:
         return code
     if code:  # stopped by a signal: the loop saved a checkpoint; say so even with --quiet
         print(f"gankit: {result.stopped} at step {result.step}; a checkpoint was saved. "
-              f"Resume with: gankit train --resume {result.run_dir}", file=sys.stderr)
+              f"Resume with: {result.trainer.resume_command}", file=sys.stderr)
         return code
     print(f"run folder: {result.run_dir}")
     print(f"samples:    {result.run_dir / 'samples.png'}")

@@ -131,6 +131,13 @@ class Trainer:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
+    @property
+    def resume_command(self) -> str:
+        """How to continue this run (under torchrun: the same launch with ``--resume``)."""
+        launch = (f"torchrun (the same options: {self.dist.world} processes in all) -m gankit train"
+                  if self.dist.active else "gankit train")
+        return f"{launch} --resume {self.run_dir}"
+
     def draw_rows(self, draw, n: int) -> torch.Tensor:
         """``n`` per-sample random rows for this rank's part of the batch: ``draw(m, generator)``
         makes ``m`` rows; with several ranks, each gets its rows of one shared draw for the global
@@ -346,8 +353,7 @@ class Trainer:
             self.emit("on_fit_end", self.step)
         except PeerLostError as e:
             last = self.last_good_checkpoint or "none saved yet"
-            raise RunError(f"{e}. The last complete checkpoint is {last}; resume with the same launch command "
-                           f"and --resume {self.run_dir}") from e
+            raise RunError(f"{e}. The last complete checkpoint is {last}; resume with: {self.resume_command}") from e
         finally:
             self.emit("close")
         return self.step
@@ -373,7 +379,7 @@ class Trainer:
             raise NonFiniteLossError(
                 f"{name} became non-finite at step {step}. The last good checkpoint is {last}. "
                 "Try a lower learning rate (optim.d.lr / optim.g.lr), gradient clipping (optim.d.grad_clip), "
-                f"or a gradient penalty; then resume with: gankit train --resume {self.run_dir} optim.d.lr=...")
+                f"or a gradient penalty; then resume with: {self.resume_command} optim.d.lr=...")
         huge = {k: v for k, v in values.items() if k.startswith(("loss/", "penalty")) and isinstance(v, float)
                 and abs(v) > EXPLODING}
         if huge and not self._warned_exploding:
