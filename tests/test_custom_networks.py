@@ -1,0 +1,49 @@
+"""User networks through gankit.train(generator=..., discriminator=...): the README invites any
+nn.Module pair, so the defaults (channels-last among them) must not break one."""
+
+import pytest
+import torch
+from torch import nn
+
+import gankit
+
+
+class ViewFlattenD(nn.Module):
+    """Shaped like PyTorch-GAN's dcgan.py discriminator: convs, then ``out.view(N, -1)`` (which
+    fails on a channels-last tensor), then a linear head with raw logits."""
+
+    def __init__(self, channels=1, res=16):
+        super().__init__()
+        self.model = nn.Sequential(nn.Conv2d(channels, 8, 3, 2, 1), nn.LeakyReLU(0.2),
+                                   nn.Conv2d(8, 16, 3, 2, 1), nn.LeakyReLU(0.2))
+        self.adv = nn.Linear(16 * (res // 4) ** 2, 1)
+
+    def forward(self, img):
+        out = self.model(img)
+        return self.adv(out.view(out.shape[0], -1)).squeeze(1)
+
+
+def _train(tmp_path, name, *extra):
+    torch.manual_seed(0)
+    D = ViewFlattenD()
+    return gankit.train(overrides=["data.source=mnist5k", "data.resolution=16", "model.z_dim=8",
+                                   "model.g.args.width=4", "train.batch_size=8", "train.steps=3",
+                                   "train.log_every=1", "train.checkpoint_every=3", "train.threads=1", *extra],
+                        discriminator=D, run_dir=tmp_path / name, quiet=True)
+
+
+def test_a_discriminator_that_flattens_with_view_trains_with_the_default_channels_last(tmp_path):
+    with pytest.raises(RuntimeError, match="view size is not compatible"):  # what users met before
+        ViewFlattenD().to(memory_format=torch.channels_last)(
+            torch.zeros(2, 1, 16, 16).contiguous(memory_format=torch.channels_last))
+    fallback = _train(tmp_path, "default")  # train.channels_last=true is the default
+    log = (fallback.run_dir / "log.txt").read_text()
+    assert "calls .view() on a tensor that is not contiguous in the channels-last memory format" in log
+    assert fallback.step == 3
+    # The undone first step leaves no trace: the run equals one in the default format from the start.
+    plain = _train(tmp_path, "plain", "train.channels_last=false")
+    assert "channels-last" not in (plain.run_dir / "log.txt").read_text()
+    a, b = fallback.trainer.state_dict()["players"], plain.trainer.state_dict()["players"]
+    for player in a:
+        for k, v in a[player]["module"].items():
+            assert torch.equal(v, b[player]["module"][k]), (player, k)
