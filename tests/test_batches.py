@@ -1,5 +1,6 @@
 """On-device batching: value range, seeded order, exact restore, and streamed == in-memory order."""
 
+import pytest
 import torch
 
 from gankit.data.batches import Batches
@@ -80,3 +81,22 @@ def test_paired_fields_share_rows_and_unpaired_domains_have_their_own_orders():
     for _ in range(3):
         n1, n2 = two.next(), again.next()
         assert torch.equal(n1["a"], n2["a"]) and torch.equal(n1["b"], n2["b"])
+
+
+def test_ranks_take_disjoint_shards_of_each_global_batch_in_memory_and_streamed():
+    # torchrun: train.batch_size is the global batch; rank r takes rows r*b..(r+1)*b of each one.
+    x, y = _data(12)
+    mem = Dataset(x, y, 3, ["a", "b", "c"], (1, 2, 2))
+    streamed = Dataset(None, None, 3, ["a", "b", "c"], (1, 2, 2), stream=_Stream(x, y))
+    single = Batches(mem, 6, "cpu", seed=5)
+    ranks = {kind: [Batches(ds, 6, "cpu", seed=5, num_workers=0, rank=r, world=3) for r in range(3)]
+             for kind, ds in (("memory", mem), ("stream", streamed))}
+    for _ in range(5):  # past an epoch (12 samples = 2 global batches)
+        whole = single.next()
+        for kind, shards in ranks.items():
+            parts = [b.next() for b in shards]
+            assert all(p["x"].shape[0] == 2 for p in parts), kind
+            assert torch.equal(torch.cat([p["x"] for p in parts]), whole["x"]), kind
+            assert torch.equal(torch.cat([p["y"] for p in parts]), whole["y"]), kind
+    with pytest.raises(ValueError, match="does not split over 4 processes"):
+        Batches(mem, 6, "cpu", seed=5, rank=0, world=4)
