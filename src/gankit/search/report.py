@@ -30,11 +30,12 @@ def _plot(fn, *args, **kwargs) -> bytes:
     from gankit.viz.io import figure_bytes
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
+        # Optuna marks its matplotlib plots experimental; tight_layout warns about colour bars
+        warnings.simplefilter("ignore")
         axes = fn(*args, **kwargs)
-    fig = (np.asarray(axes).ravel()[0] if isinstance(axes, np.ndarray) else axes).figure
-    fig.set_size_inches(max(fig.get_size_inches()[0], 8), max(fig.get_size_inches()[1], 4.5))
-    fig.tight_layout()
+        fig = (np.asarray(axes).ravel()[0] if isinstance(axes, np.ndarray) else axes).figure
+        fig.set_size_inches(max(fig.get_size_inches()[0], 8), max(fig.get_size_inches()[1], 4.5))
+        fig.tight_layout()
     try:
         return figure_bytes(fig, dpi=90)
     finally:
