@@ -87,7 +87,9 @@ def render(rows: dict, cas: dict, args, machine: str, loads: tuple, wall: float,
         "## Putting G to work: CAS of the conditional presets, inpainting of held-out digits",
         "",
         f"`benchmarks/inspection.py` on {machine}; load average{loads[0]} before and{loads[1]} after (`uptime`). "
-        f"Wall time {wall / 60:.1f} min in all (training {', '.join(f'{k} {v:.0f} s' for k, v in times.items())}). "
+        f"Wall time {wall / 60:.1f} min in all ("
+        + (f"training {', '.join(f'{k} {v:.0f} s' for k, v in times.items())}" if times else
+           "runs passed with --run, trained beforehand") + "). "
         f"Command: `flock /tmp/gankit-bench.lock python benchmarks/inspection.py {' '.join(args.argv)}`.",
         "",
         f"**Classification accuracy score.** gankit's MNIST classifier (width 16, 8 epochs, shifts of up to 2 px) "
@@ -104,7 +106,7 @@ def render(rows: dict, cas: dict, args, machine: str, loads: tuple, wall: float,
         f"**Inpainting.** {args.n_inpaint} random digits of the MNIST test set (never trained on) at 32x32 lose a "
         f"centred {args.hole}x{args.hole} square ({args.hole * args.hole} of 1,024 pixels). Mean squared error on the "
         "hidden pixels against the true digit ([-1, 1] units), mean ± standard error over the digits. gankit: "
-        f"`inpaint` with the preset's G and D, {args.steps} Adam steps, {args.restarts} starts per class (classes "
+        f"`inpaint` with the preset's G and D, {args.steps} Adam steps, {args.restarts} start(s) per class (classes "
         "searched, no label given), weighted context loss (window 7), feather 2; the blend leaves the hidden pixels "
         "to G.",
         "",
@@ -123,8 +125,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--n-cas", type=int, default=5000, help="generated digits per CAS classifier")
     p.add_argument("--n-inpaint", type=int, default=40, help="held-out digits to complete")
     p.add_argument("--hole", type=int, default=10, help="side of the centred missing square")
-    p.add_argument("--steps", type=int, default=100, help="inpainting: Adam steps")
-    p.add_argument("--restarts", type=int, default=1, help="inpainting: starts per class")
+    p.add_argument("--steps", type=int, default=300, help="inpainting: Adam steps")
+    p.add_argument("--restarts", type=int, default=4, help="inpainting: starts per class")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-write", action="store_true", help="print the BENCHMARKS.md block instead of writing it")
     args = p.parse_args(argv)
