@@ -29,17 +29,19 @@ def _plot(fn, *args, **kwargs) -> bytes:
 
     from gankit.viz.io import figure_bytes
 
-    with warnings.catch_warnings():
+    # Optuna's plots switch the global style to ggplot (plt.style.use); rc_context restores every
+    # setting afterwards, so the plots drawn later in this process keep gankit's look.
+    with warnings.catch_warnings(), plt.rc_context():
         # Optuna marks its matplotlib plots experimental; tight_layout warns about colour bars
         warnings.simplefilter("ignore")
         axes = fn(*args, **kwargs)
         fig = (np.asarray(axes).ravel()[0] if isinstance(axes, np.ndarray) else axes).figure
         fig.set_size_inches(max(fig.get_size_inches()[0], 8), max(fig.get_size_inches()[1], 4.5))
         fig.tight_layout()
-    try:
-        return figure_bytes(fig, dpi=90)
-    finally:
-        plt.close(fig)
+        try:
+            return figure_bytes(fig, dpi=90)
+        finally:
+            plt.close(fig)
 
 
 def open_study(study_dir, storage: Optional[str] = None, study_name: Optional[str] = None):
