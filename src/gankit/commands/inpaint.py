@@ -5,9 +5,9 @@ HELP = "fill a missing region of images with a trained GAN (context loss + D pri
 
 def add_arguments(p) -> None:
     from gankit.commands.project import add_projection_arguments
-    from gankit.tools.projection import FEATHER, PRIOR_WEIGHT, RESTARTS, STEPS, WINDOW
+    from gankit.tools.settings import FEATHER, PRIOR_WEIGHT, WINDOW
 
-    add_projection_arguments(p, STEPS, RESTARTS)
+    add_projection_arguments(p)
     p.add_argument("--mask", required=True,
                    help="box:TOP,LEFT,HEIGHT,WIDTH (missing pixels, at the run's resolution) or a mask image "
                         "(white = known, black = missing; resized to the run's resolution)")

@@ -3,14 +3,16 @@
 HELP = "project images onto a trained generator (optimise z to reconstruct them) and report the error"
 
 
-def add_projection_arguments(p, steps: int, restarts: int) -> None:
+def add_projection_arguments(p) -> None:
     """Options shared by `gankit project` and `gankit inpaint`."""
+    from gankit.tools.settings import LR, RESTARTS, STEPS
+
     p.add_argument("checkpoint", help="run folder, checkpoint .pt, or folder written by `gankit export`")
     p.add_argument("--image", required=True, help="an image file or a folder of images")
-    p.add_argument("--steps", type=int, default=steps, help="Adam steps on z")
-    p.add_argument("--restarts", type=int, default=restarts,
+    p.add_argument("--steps", type=int, default=STEPS, help="Adam steps on z")
+    p.add_argument("--restarts", type=int, default=RESTARTS,
                    help="starting latents per image (conditional models without --label: per class)")
-    p.add_argument("--lr", type=float, default=0.05, help="Adam learning rate of z")
+    p.add_argument("--lr", type=float, default=LR, help="Adam learning rate of z")
     p.add_argument("--label", type=int, default=None,
                    help="conditional models: the images' class (default: search every class)")
     p.add_argument("--seed", type=int, default=0, help="seed of the starting latents")
@@ -19,9 +21,7 @@ def add_projection_arguments(p, steps: int, restarts: int) -> None:
 
 
 def add_arguments(p) -> None:
-    from gankit.tools.projection import RESTARTS, STEPS
-
-    add_projection_arguments(p, STEPS, RESTARTS)
+    add_projection_arguments(p)
     p.add_argument("--feature-weight", type=float, default=0.1,
                    help="weight of the perceptual loss in the data classifier's feature space (0 = L2 alone)")
     p.add_argument("--out", default="projection", help="output folder: project.png, projected/*.png, projection.json")

@@ -28,14 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from gankit.priors import prior_of
+from gankit.tools.settings import FEATHER, LR, PRIOR_WEIGHT, RESTARTS, STEPS, WINDOW  # noqa: F401  (defaults)
 
-#: Defaults of :func:`project` / :func:`inpaint` (the CLI's too).
-STEPS = 300
-RESTARTS = 4
-LR = 0.05
-PRIOR_WEIGHT = 0.003
-WINDOW = 7
-FEATHER = 2
 #: Context weight of known pixels far from the hole, relative to the largest near-hole weights (< 1).
 CONTEXT_FLOOR = 0.1
 
