@@ -16,6 +16,7 @@ from torch import nn
 
 from gankit.nn.conditioning import LabelInput, append_label_maps, check_conditioning, check_labels
 from gankit.nn.heads import DiscriminatorHead
+from gankit.nn.init import on_meta
 from gankit.nn.minibatch_std import MinibatchStd
 from gankit.nn.options import flag, integer
 from gankit.nn.pack import pack_samples
@@ -27,18 +28,15 @@ def _finish(module: nn.Module, init: Optional[Callable[[nn.Module], None]], spec
             setting: str) -> None:
     if init is not None:
         init(module)
-    for m in module.modules():  # layers whose init builds on the family's (ICNR in PixelShuffleUp)
-        if hasattr(m, "after_init"):
-            m.after_init()
+    if not on_meta(module):  # layers whose init builds on the family's (ICNR in PixelShuffleUp)
+        for m in module.modules():
+            if hasattr(m, "after_init"):
+                m.after_init()
     # After init: the spectral-norm parametrisation wraps the initialised weights. Not on the meta device
     # (the size probe of gankit.models): its set-up crawls through meta kernels (seconds for a BigGAN)
     # and adds only two vectors per layer.
-    if flag(spectral_norm, f"{setting}.spectral_norm") and not _on_meta(module):
+    if flag(spectral_norm, f"{setting}.spectral_norm") and not on_meta(module):
         apply_spectral_norm(module)
-
-
-def _on_meta(module: nn.Module) -> bool:
-    return any(p.device.type == "meta" for p in module.parameters())
 
 
 class Generator(nn.Module):

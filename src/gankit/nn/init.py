@@ -8,6 +8,12 @@ _WEIGHT_LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
 _AFFINE_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)
 
 
+def on_meta(module: nn.Module) -> bool:
+    """Built on the meta device (gankit.models' size probe): there are no values to draw, and
+    drawing normals there would import torch's compiler stack (about 1 s of every start-up)."""
+    return any(p.is_meta for p in module.parameters())
+
+
 def dcgan_init(module: nn.Module) -> None:
     """DCGAN initialisation (Radford et al. 2016): weights of conv/linear/embedding layers drawn from
     N(0, 0.02), norm gains from N(1, 0.02), all biases 0. Acts in place on every submodule.
@@ -15,6 +21,8 @@ def dcgan_init(module: nn.Module) -> None:
     Args:
         module: the network to initialise.
     """
+    if on_meta(module):
+        return
     for m in module.modules():
         if isinstance(m, _WEIGHT_LAYERS):
             nn.init.normal_(m.weight, 0.0, 0.02)
@@ -32,6 +40,8 @@ def xavier_init(module: nn.Module, gain: float = 1.0) -> None:
         module: the network or block to initialise.
         gain: the Xavier gain, e.g. ``sqrt(2)`` for convolutions followed by a ReLU.
     """
+    if on_meta(module):
+        return
     for m in module.modules():
         if isinstance(m, _WEIGHT_LAYERS):
             nn.init.xavier_uniform_(m.weight, gain=gain)
