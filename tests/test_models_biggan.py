@@ -6,7 +6,8 @@ import torch
 from torch.nn.utils import parametrize
 
 from gankit.models import build_discriminator, build_generator
-from gankit.models.biggan import BigGANUpBlock, d_plan
+from gankit.models.biggan import d_plan
+from gankit.models.resnet import SNGANUpBlock
 from gankit.nn.attention import SelfAttention
 from gankit.registry import ConfigError
 from gankit.regularizers.orthogonal import weight_matrices
@@ -64,7 +65,7 @@ def test_widths_follow_biggan_pytorch():
     assert d_plan(1, 128) == [(1, True), (2, True), (4, True), (8, True), (16, True), (16, False)]
     G128 = build_generator("biggan", {"width": 1, "shared_dim": 4}, 12, (3, 128, 128), 2)
     assert [b.conv1.out_channels for b in G128.blocks] == [16, 8, 4, 2, 1]
-    assert all(isinstance(b, BigGANUpBlock) for b in G128.blocks)
+    assert all(isinstance(b, SNGANUpBlock) for b in G128.blocks)
 
 
 def test_bad_settings_name_the_option():

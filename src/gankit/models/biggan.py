@@ -3,7 +3,7 @@ Fidelity Natural Image Synthesis"), for any supported resolution.
 
 G: z is split into one chunk per up-block plus one (the *hierarchical* latent, ``hier=true``): the
 first chunk goes through a linear layer to a 4x4 map, and every residual up-block
-(BN-ReLU-up-conv3-BN-ReLU-conv3 plus an upsampled 1x1-conv shortcut) modulates its batch norms by
+(SNGAN's BN-ReLU-up-conv3-BN-ReLU-conv3 plus an upsampled 1x1-conv shortcut) modulates its batch norms by
 ``c = [shared(y), z_chunk]`` (:class:`~gankit.nn.norm.ModulatedBatchNorm`): one class embedding
 ``shared`` for all blocks, so the class costs one table instead of one per norm. Then BN, ReLU,
 conv3, tanh. D: residual down-blocks (pre-activation, the first without) to a projection head
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.models import DISCRIMINATORS, GENERATORS
-from gankit.models.resnet import SNGANDownBlock, _up, down_trunk
+from gankit.models.resnet import SNGANDownBlock, SNGANUpBlock, down_trunk
 from gankit.nn.attention import SelfAttention, check_attention
 from gankit.nn.base import Discriminator, Generator
 from gankit.nn.init import dcgan_init
@@ -53,23 +53,6 @@ def g_channels(width: int, resolution: int, size: int) -> int:
     if resolution <= CIFAR_MAX:
         return 4 * width
     return width * max(1, min(MAX_MULT, resolution // size))
-
-
-class BigGANUpBlock(nn.Module):
-    """``[N, cin, s, s] -> [N, cout, 2s, 2s]``: BN(c)-ReLU-up-conv3-BN(c)-ReLU-conv3 + up-conv1 shortcut."""
-
-    def __init__(self, cin: int, cout: int, cond_dim: int):
-        super().__init__()
-        self.norm1 = ModulatedBatchNorm(cin, cond_dim)
-        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
-        self.norm2 = ModulatedBatchNorm(cout, cond_dim)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
-        self.shortcut = nn.Conv2d(cin, cout, 1)
-
-    def forward(self, x: torch.Tensor, c: Optional[torch.Tensor]) -> torch.Tensor:
-        h = self.conv1(_up(F.relu(self.norm1(x, c))))
-        h = self.conv2(F.relu(self.norm2(h, c)))
-        return h + self.shortcut(_up(x))
 
 
 @GENERATORS.register("biggan")
@@ -119,7 +102,7 @@ class BigGANGenerator(Generator):
         for i, size in enumerate(sizes):
             cond = shared_dim + (self.chunks[i + 1] if self.hier else 0)
             cout = g_channels(width, resolution, size)
-            blocks.append(BigGANUpBlock(cin, cout, cond))
+            blocks.append(SNGANUpBlock(cin, cout, "batch", make_norm=lambda ch, cond=cond: ModulatedBatchNorm(ch, cond)))
             cin = cout
         self.blocks = nn.ModuleList(blocks)
         self.attention_after = sizes.index(attention) if attention else -1

@@ -53,13 +53,16 @@ class _ResidualBlock(nn.Module):
 
 class SNGANUpBlock(_ResidualBlock):
     """SNGAN G block ``[N, cin, s, s] -> [N, cout, 2s, 2s]``: norm-ReLU-up-conv3-norm-ReLU-conv3
-    plus up-conv1 shortcut. Norms are conditional when ``norm_classes > 0``."""
+    plus up-conv1 shortcut. Norms are conditional when ``norm_classes > 0``; ``make_norm(channels)``
+    replaces them by other ``norm(x, y)`` layers (BigGAN's modulated batch norm reads a vector as ``y``)."""
 
-    def __init__(self, cin: int, cout: int, norm: str, norm_classes: int):
+    def __init__(self, cin: int, cout: int, norm: str, norm_classes: int = 0,
+                 make_norm: Optional[Callable[[int], nn.Module]] = None):
         super().__init__()
-        self.norm1 = Norm(norm, cin, norm_classes)
+        make_norm = make_norm or (lambda ch: Norm(norm, ch, norm_classes))
+        self.norm1 = make_norm(cin)
         self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
-        self.norm2 = Norm(norm, cout, norm_classes)
+        self.norm2 = make_norm(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
         self.shortcut = nn.Conv2d(cin, cout, 1)
 
