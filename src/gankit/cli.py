@@ -69,40 +69,45 @@ def main(argv=None) -> int:
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 2
-    from gankit.training.distributed import RankZeroFailed
-    from gankit.training.loop import RunError
-
     debug = bool(os.environ.get("GANKIT_DEBUG"))
     with warnings.catch_warnings():  # restores the hook when main() returns (in-process callers, tests)
         if not debug:
             warnings.showwarning = _show_warning
         try:
             return int(args._run(args) or 0)
-        except RankZeroFailed:  # torchrun: rank 0 printed the error; the other ranks only exit
-            return 2
         except KeyboardInterrupt:  # outside training (start-up, evaluation...): nothing half-written is kept
             print("gankit: interrupted", file=sys.stderr)
             return 130
-        except RunError as e:  # the run stopped; the message says what was saved and how to resume
-            if debug:
+        except (RuntimeError, ConfigError, ValueError, OSError) as e:
+            code = _report(e, debug)
+            if code is None:
                 raise
-            print(f"{_who()}: error: {e}", file=sys.stderr)
-            return 1
-        except (ConfigError, FileNotFoundError) as e:
-            if debug:
-                raise
-            print(f"{_who()}: error: {e}", file=sys.stderr)
+            return code
+
+
+def _report(e: Exception, debug: bool):
+    """Print a user's error in one line and return the exit code; None for an error to re-raise
+    (a bug, or anything with GANKIT_DEBUG=1). Imports the training modules (and torch) only when
+    the error can be theirs, so that commands which never train start without torch."""
+    if isinstance(e, RuntimeError):
+        from gankit.training.distributed import RankZeroFailed
+        from gankit.training.loop import RunError
+
+        if isinstance(e, RankZeroFailed):  # torchrun: rank 0 printed the error; the other ranks only exit
             return 2
-        except ValueError as e:  # bad input found past the config (a damaged checkpoint, a wrong file)
-            if debug:
-                raise
-            print(f"{_who()}: error: {e}\n(set GANKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
-            return 2
-        except OSError as e:  # a full disk, a read-only or unreadable place met while working
-            if debug:
-                raise
-            print(f"{_who()}: error: {_os_error_message(e)}\n(set GANKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
-            return 2
+        if not isinstance(e, RunError) or debug:
+            return None
+        print(f"{_who()}: error: {e}", file=sys.stderr)  # the message says what was saved and how to resume
+        return 1
+    if debug:
+        return None
+    if isinstance(e, (ConfigError, FileNotFoundError)):
+        print(f"{_who()}: error: {e}", file=sys.stderr)
+    elif isinstance(e, ValueError):  # bad input found past the config (a damaged checkpoint, a wrong file)
+        print(f"{_who()}: error: {e}\n(set GANKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
+    else:  # OSError: a full disk, a read-only or unreadable place met while working
+        print(f"{_who()}: error: {_os_error_message(e)}\n(set GANKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
