@@ -127,7 +127,8 @@ def test_growth_through_the_cli_and_resume_mid_fade_is_bit_identical(tmp_path):
     full = gankit.train(overrides=ov + ["train.steps=11"], run_dir=tmp_path / "full", quiet=True)
     rows = _rows(full.run_dir)
     assert [r["growth/level"] for r in rows] == [0] * 2 + [1] * 4 + [2] * 5
-    assert [r["growth/alpha"] for r in rows] == pytest.approx([1.0] * 2 + [0.0, 0.5] + [1.0] * 2 + [0.0, 0.25, 0.5, 0.75, 1.0])
+    assert [r["growth/alpha"] for r in rows] == pytest.approx(
+        [1.0] * 2 + [0.0, 0.5] + [1.0] * 2 + [0.0, 0.25, 0.5, 0.75, 1.0])
     assert all(v is not None for r in rows for k, v in r.items() if k.startswith(("loss/", "penalty")))
     meta = json.loads((full.run_dir / "meta.json").read_text())
     assert meta["growth"][2] == {"level": 2, "side": 16, "fade_start_step": 6, "stable_start_step": 10}

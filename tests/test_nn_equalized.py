@@ -15,7 +15,8 @@ def test_conv_scales_its_weight_by_the_he_constant_at_run_time():
     assert conv.scale == pytest.approx(math.sqrt(2) / math.sqrt(6 * 3 * 3))
     # the stored weights are N(0, 1) draws (not He-scaled), the biases 0
     big = EqualizedConv2d(64, 64, 3)
-    assert big.weight.detach().std().item() == pytest.approx(1.0, abs=0.02) and float(big.bias.detach().abs().max()) == 0.0
+    assert big.weight.detach().std().item() == pytest.approx(1.0, abs=0.02)
+    assert float(big.bias.detach().abs().max()) == 0.0
     x = torch.randn(2, 6, 7, 7)
     expected = F.conv2d(x, conv.weight * (math.sqrt(2) / math.sqrt(54)), conv.bias, padding=1)
     assert torch.allclose(conv(x), expected, atol=1e-6)

@@ -38,7 +38,8 @@ def runs(tmp_path_factory):
     for name, extra in {"dcgan": ["model.g.args.width=4", "model.d.args.width=4"],
                         "biggan": ["model.g.name=biggan", "model.d.name=biggan", "model.g.args.width=2",
                                    "model.d.args.width=2", "model.conditional=true", "loss.name=hinge"],
-                        "uniform": ["model.g.args.width=4", "model.d.args.width=4", "model.latent.name=uniform"]}.items():
+                        "uniform": ["model.g.args.width=4", "model.d.args.width=4",
+                                    "model.latent.name=uniform"]}.items():
         out[name] = gankit.train(overrides=common + extra, run_dir=root / name, quiet=True).run_dir
     return out
 

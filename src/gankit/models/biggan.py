@@ -102,7 +102,8 @@ class BigGANGenerator(Generator):
         for i, size in enumerate(sizes):
             cond = shared_dim + (self.chunks[i + 1] if self.hier else 0)
             cout = g_channels(width, resolution, size)
-            blocks.append(SNGANUpBlock(cin, cout, "batch", make_norm=lambda ch, cond=cond: ModulatedBatchNorm(ch, cond)))
+            modulated = (lambda c: lambda ch: ModulatedBatchNorm(ch, c))(cond)
+            blocks.append(SNGANUpBlock(cin, cout, "batch", make_norm=modulated))
             cin = cout
         self.blocks = nn.ModuleList(blocks)
         self.attention_after = sizes.index(attention) if attention else -1
