@@ -23,7 +23,8 @@ class MLPG(torch.nn.Module):
     def __init__(self, seed=0):
         super().__init__()
         g = torch.Generator().manual_seed(seed)
-        self.net = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.ReLU(), torch.nn.Linear(32, 64), torch.nn.Tanh())
+        self.net = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.ReLU(), torch.nn.Linear(32, 64),
+                                       torch.nn.Tanh())
         for p in self.net.parameters():
             p.data = torch.randn(p.shape, generator=g) * 0.8
         self.z_dim, self.num_classes, self.out_shape = 4, 0, (1, 8, 8)
