@@ -94,5 +94,7 @@ def test_every_image_decodes_in_the_browser(report, tmp_path):
     for data in re.findall(r'<img[^>]* src="data:image/(?:png|gif);base64,([^"]+)"', html):
         with Image.open(io.BytesIO(base64.b64decode(data))) as im:
             expected.append(list(im.size))
-    assert len(expected) == 12  # 5 curves, samples, GIF, strip, interpolation, PCA, NN grid, histogram
+    # 5 curves, samples, GIF, strip, interpolation, PCA, NN grid, histogram, 3 sensitivity
+    # (ranking, walk grid, maps) and 1 saliency (unconditional D)
+    assert len(expected) == 16
     assert decoded == expected
