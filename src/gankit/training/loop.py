@@ -224,6 +224,7 @@ class Trainer:
             self.reporter = Reporter()
             self.memory_format = self.objective.memory_format = torch.contiguous_format
             for p in self.players.values():
+                p.module.requires_grad_(True)  # the failed update may have left it frozen
                 for m in (p.module, p.ema):
                     if m is not None:
                         m.to(memory_format=torch.contiguous_format)
