@@ -58,7 +58,7 @@ def test_trains_through_the_cli(tmp_path, capsys):
     assert [state["objective"]["pools"][k]["count"] for k in "ab"] == [16, 16]
     assert json.loads((run / "meta.json").read_text())["translators"] == records
     # Preview: 6 rows (A, G_ab(A), G_ba(G_ab(A)), B, G_ba(B), G_ab(G_ba(B))) of sqrt(4) = 2 images.
-    assert Image.open(run / "samples.png").size == (2 * 18 + 2, 6 * 18 + 2)
+    assert Image.open(run / "samples.png").size == (4 * (2 * 18 + 2), 4 * (6 * 18 + 2))  # 16 px enlarged x4
 
 
 def _trainer(tmp_path, *extra):

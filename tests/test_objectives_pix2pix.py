@@ -48,7 +48,8 @@ def test_trains_a_few_steps_through_the_cli(tmp_path):
     # The preview grid: 3 rows (inputs, outputs, targets) of sqrt(train.n_samples) = 2 fixed pairs.
     from PIL import Image
 
-    assert Image.open(run / "samples.png").size == (2 * (RES + 2) + 2, 3 * (RES + 2) + 2)
+    k = -(-64 // RES)  # the final grid is enlarged to at least 64 px per image
+    assert Image.open(run / "samples.png").size == (k * (2 * (RES + 2) + 2), k * (3 * (RES + 2) + 2))
 
 
 def _state(run_dir):

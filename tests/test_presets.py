@@ -129,7 +129,8 @@ def test_conditional_preset_samples_the_class_asked_for(name, preset_run, tmp_pa
 
     # The training grid of fixed noise has one row per class (4 samples / K classes -> one per row).
     height = num_classes * RES + (num_classes + 1) * pad
-    assert Image.open(run / "samples.png").size == (RES + 2 * pad, height)
+    k = -(-64 // RES)  # the final grid is enlarged to at least 64 px per image
+    assert Image.open(run / "samples.png").size == (k * (RES + 2 * pad), k * height)
 
     # Python API: the label reaches the output (same z, different class -> different images).
     z = torch.randn(4, G.z_dim, generator=torch.Generator().manual_seed(3))

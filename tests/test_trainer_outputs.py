@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -28,9 +29,12 @@ def test_run_writes_stats_tensorboard_and_grids(tmp_path, tiny_overrides):
     assert any(t.startswith("G/weights/") for t in tags["histograms"])
     assert any(t.startswith("D/grads/") for t in tags["histograms"])
 
-    # 4 fixed samples of 16x16 in a 2x2 grid with 2 px padding
+    # 4 fixed samples of 16x16 in a 2x2 grid with 2 px padding; the final grid enlarged x4 (64 px per image)
     assert Image.open(run / "samples" / "step-0000004.png").size == (2 * 16 + 3 * 2,) * 2
-    assert Image.open(run / "samples.png").size == (2 * 16 + 3 * 2,) * 2
+    assert Image.open(run / "samples.png").size == (4 * (2 * 16 + 3 * 2),) * 2
+    native = np.asarray(Image.open(run / "samples" / "step-0000004.png").convert("L"))
+    enlarged = np.asarray(Image.open(run / "samples.png").convert("L"))
+    assert np.array_equal(enlarged[::4, ::4], native)  # nearest neighbour: the same pixels, no blur
 
 
 def test_conditional_run_grid_has_one_row_per_class(tmp_path, tiny_overrides):
@@ -39,7 +43,7 @@ def test_conditional_run_grid_has_one_row_per_class(tmp_path, tiny_overrides):
                                                    "model.d.args.conditioning=concat"],
                        run_dir=tmp_path / "c", quiet=True).run_dir
     # 10 digit classes x 2 samples each: 2 columns, 10 rows
-    assert Image.open(run / "samples.png").size == (2 * 16 + 3 * 2, 10 * 16 + 11 * 2)
+    assert Image.open(run / "samples.png").size == (4 * (2 * 16 + 3 * 2), 4 * (10 * 16 + 11 * 2))  # enlarged x4
 
 
 class DtypeRecordingD(torch.nn.Module):

@@ -12,8 +12,12 @@ from gankit.training.callbacks import Callback
 class SampleGrids(Callback):
     """Writes the objective's fixed-input preview every ``every`` steps and at the end.
 
-    Images become a grid; 2-D points become a scatter of 2,500 samples over the data's modes.
+    Images become a grid; 2-D points become a scatter of 2,500 samples over the data's modes. The
+    final ``samples.png`` is enlarged (nearest neighbour) to at least ``FINAL_CELL`` pixels per
+    image so that a person can read it; the step grids keep the native size (the timeline's frames).
     """
+
+    FINAL_CELL = 64
 
     def __init__(self, run_dir: Path, every: int):
         self.run_dir, self.every = Path(run_dir), int(every)
@@ -26,15 +30,15 @@ class SampleGrids(Callback):
             self.write(trainer, self.run_dir / "samples" / f"step-{step:07d}.png")
 
     def on_fit_end(self, trainer, step) -> None:
-        self.write(trainer, self.run_dir / "samples.png")
+        self.write(trainer, self.run_dir / "samples.png", min_cell=self.FINAL_CELL)
 
-    def write(self, trainer, path: Path) -> Path:
+    def write(self, trainer, path: Path, min_cell: int = 0) -> Path:
         preview = trainer.preview()
         images = preview["images"]
         if images.dim() == 4:
             from gankit.viz.grid import save_grid
 
-            return save_grid(images, path, nrow=preview["nrow"])
+            return save_grid(images, path, nrow=preview["nrow"], min_cell=min_cell)
         from gankit.viz.toy2d import modes_of, plot_samples_2d
 
         centres, sigma = modes_of(trainer.cfg.data.source)

@@ -69,7 +69,7 @@ def grid_to_pil(grid: torch.Tensor) -> Image.Image:
 
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: Optional[int] = None, padding: int = 2,
-              pad_value: int = 255) -> Path:
+              pad_value: int = 255, min_cell: int = 0) -> Path:
     """Save images as one PNG grid (atomic write).
 
     Args:
@@ -78,11 +78,19 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: Optional[int] = None
         nrow: images per row; default ``ceil(sqrt(N))``. Class grids pass ``n_per_class``.
         padding: pixels between images.
         pad_value: grey level of the padding.
+        min_cell: enlarge the whole grid by the smallest whole factor ``k`` (nearest neighbour, no
+            blur) that makes each image at least this many pixels high; 0 keeps the native size.
 
     Returns:
-        The written path. Its size is ``(ncol*(W+padding)+padding, rows*(H+padding)+padding)``.
+        The written path. Its size is ``k * (ncol*(W+padding)+padding, rows*(H+padding)+padding)``.
     """
-    return save_image(grid_to_pil(make_grid(images, nrow=nrow, padding=padding, pad_value=pad_value)), path)
+    grid = grid_to_pil(make_grid(images, nrow=nrow, padding=padding, pad_value=pad_value))
+    k = max(1, -(-min_cell // images.shape[-2])) if min_cell else 1
+    if k > 1:
+        from PIL import Image
+
+        grid = grid.resize((grid.width * k, grid.height * k), Image.NEAREST)
+    return save_image(grid, path)
 
 
 @torch.no_grad()
