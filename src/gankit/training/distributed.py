@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import torch
@@ -63,10 +63,8 @@ class Distributed:
     rank: int = 0
     local_rank: int = 0
     world: int = 1
-    backend: str = ""
     owns_group: bool = False  # this object initialised the process group (and destroys it)
     control: Any = None  # a gloo group for small CPU messages when the data travels over nccl
-    _last_collective: str = field(default="", repr=False)
 
     @property
     def is_main(self) -> bool:
@@ -87,7 +85,6 @@ class Distributed:
 
     # ------------------------------------------------------------------ collectives
     def _run(self, what: str, fn: Callable, *args, **kwargs):
-        self._last_collective = what
         try:
             return fn(*args, **kwargs)
         except (RuntimeError, ValueError) as e:  # gloo: connection closed/reset; nccl: watchdog / timeout
@@ -221,7 +218,7 @@ def init_from_environment(device_setting: str, timeout_s: float) -> Distributed:
     if world == 1:
         return SINGLE
     if tdist.is_initialized():  # a user script that set the group up itself
-        return Distributed(tdist.get_rank(), local, tdist.get_world_size(), tdist.get_backend(), owns_group=False)
+        return Distributed(tdist.get_rank(), local, tdist.get_world_size(), owns_group=False)
     on_cuda = device_setting.startswith("cuda") or (device_setting == "auto" and torch.cuda.is_available())
     if device_setting.startswith("cuda:"):
         raise ConfigError(f"train.device={device_setting} names one GPU, but torchrun started {world} processes; "
@@ -240,7 +237,7 @@ def init_from_environment(device_setting: str, timeout_s: float) -> Distributed:
     timeout = datetime.timedelta(seconds=float(timeout_s))
     tdist.init_process_group(backend, rank=rank, world_size=world, timeout=timeout, **kwargs)
     control = tdist.new_group(backend="gloo", timeout=timeout) if backend == "nccl" else None
-    return Distributed(rank, local, world, backend, owns_group=True, control=control)
+    return Distributed(rank, local, world, owns_group=True, control=control)
 
 
 def check_world(cfg, dist: Distributed) -> None:
