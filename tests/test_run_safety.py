@@ -17,7 +17,8 @@ from gankit.training import checkpoint as ckpt
 from gankit.training.stats import Reporter
 
 T = ["data.source=mnist5k", "data.resolution=16", "model.z_dim=8", "model.g.args.width=4", "model.d.args.width=4",
-     "train.batch_size=8", "train.threads=1", "train.log_every=2", "train.sample_every=100", "train.n_samples=4"]
+     "train.batch_size=8", "train.threads=1", "train.log_every=2", "train.sample_every=100", "train.n_samples=4",
+     "optim.g.lr=2e-4", "optim.d.lr=2e-4"]
 
 
 def _train(*args):

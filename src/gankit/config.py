@@ -112,7 +112,8 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
     n_samples: int = 64  # images in each fixed-noise grid
-    threads: int = 0  # torch CPU threads; 0 = torch's default
+    threads: int = 0  # torch CPU threads; 0 = automatic: one per core, fewer while other processes keep cores busy
+    keep_memory: bool = True  # keep freed memory in the process (glibc mallopt): no page faults per step on the CPU
     accumulate: int = 1  # micro-batches of train.batch_size per optimiser step (effective batch = batch_size * accumulate)
     sync_bn: bool = False  # with torchrun on GPUs: BatchNorm statistics over all processes (SyncBatchNorm)
     dist_timeout: int = 600  # seconds a process waits for the others (torchrun) before it gives up with an error

@@ -1,6 +1,7 @@
 """The training entry point behind ``gankit train`` and :func:`gankit.train`.
 
-It owns what is process-wide or about the run folder, so that the loop does not: torch threads,
+It owns what is process-wide or about the run folder, so that the loop does not: torch threads, the
+allocator's policy for freed memory (:mod:`gankit.process`),
 the global seed, SIGINT/SIGTERM handling (finish the step, save, say how to resume), claiming a
 fresh run folder atomically, removing temporaries of killed writers, and resuming (which config
 wins, what changed, what was restored).
@@ -21,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gankit.config import from_yaml_text, load_config, to_yaml
 from gankit.io import remove_stale_temporaries
+from gankit.process import keep_freed_memory
 from gankit.registry import ConfigError
 from gankit.training import checkpoint as ckpt
 from gankit.training import distributed
@@ -178,6 +180,8 @@ def _check_before_data(cfg: DictConfig, run_dir) -> None:
 
 
 def _process_settings(cfg: DictConfig) -> None:
+    if cfg.train.keep_memory:
+        keep_freed_memory()
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     torch.manual_seed(cfg.train.seed)  # network initialisation (the loop has its own noise stream)
