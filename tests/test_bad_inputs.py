@@ -191,7 +191,7 @@ CASES_OVERRIDES = [
     ("data-option-unknown", ("data.source=mnist-idx", "data.args.splitt=test"), r"data\.args\.splitt",
      r"Did you mean 'split'"),
     ("data-option-for-optionless-source", ("data.args.split=test",), r"data\.args\.split", r"remove split"),
-    ("pack-does-not-divide-batch", ("model.d.args.pack=3",), r"model\.d\.args\.pack=3 must divide train\.batch_size=64",
+    ("pack-does-not-divide-batch", ("model.d.args.pack=3", "train.batch_size=64"), r"model\.d\.args\.pack=3 must divide train\.batch_size=64",
      r"e\.g\. 63 or 66"),
     ("momentum-with-adam", ("optim.g.momentum=0.9",), r"optim\.g\.momentum=0\.9 has no effect with optim\.g\.name=adam",
      r"remove the setting, or choose optim\.g\.name=sgd"),
