@@ -33,7 +33,8 @@ def test_truncation_keeps_values_within_the_threshold_and_the_rest_unchanged():
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("trunc")
     common = ["data.source=mnist5k", "data.resolution=16", "model.z_dim=8", "train.batch_size=8", "train.steps=1",
-              "train.n_samples=4", "train.threads=1", "train.device=cpu"]
+              "train.n_samples=4", "train.threads=1", "train.device=cpu",
+              "optim.g.lr=2e-4", "optim.d.lr=2e-4"]
     out = {}
     for name, extra in {"dcgan": ["model.g.args.width=4", "model.d.args.width=4"],
                         "biggan": ["model.g.name=biggan", "model.d.name=biggan", "model.g.args.width=2",
