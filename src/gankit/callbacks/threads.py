@@ -50,6 +50,9 @@ class AdaptiveThreads(Callback):
         if not self.active or time.monotonic() - self.last.wall < self.check_every_s:
             return
         now = process.sample_cpu()
+        if now is None:  # /proc/stat stopped being readable: keep the count as it is
+            self.active = False
+            return
         others = process.others_busy(self.last, now)
         self.last = now
         want, have = process.threads_for(others, self.cores), torch.get_num_threads()
