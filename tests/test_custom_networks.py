@@ -59,3 +59,16 @@ def test_a_discriminator_that_flattens_with_view_trains_with_the_default_channel
         moved = max((v - b[player]["module"][k]).abs().max().item() for k, v in a[player]["module"].items()
                     if v.is_floating_point() and k.endswith("weight"))
         assert moved < 1e-5  # a step more or less would move the weights by about lr = 2e-4
+
+
+@pytest.mark.slow
+def test_the_view_fallback_also_catches_torch_compile_s_error(tmp_path):
+    # Traced by torch.compile, the same .view fails with another text ("Cannot view a tensor with
+    # shape ..."); the run must fall back as the eager one does, not stop with dynamo's traceback.
+    fallback = _train(tmp_path, "compiled", "train.compile=true")
+    log = (fallback.run_dir / "log.txt").read_text()
+    assert "calls .view() on a tensor that is not contiguous in the channels-last" in log
+    assert fallback.step == 3
+    d = fallback.trainer.players["D"]
+    assert isinstance(d.forward, torch._dynamo.eval_frame.OptimizedModule)
+    assert all(m.weight.is_contiguous() for m in d.module.modules() if isinstance(m, nn.Conv2d))

@@ -220,7 +220,7 @@ class Trainer:
         try:
             self.train_step()
         except RuntimeError as e:
-            if "view size is not compatible with input tensor's size and stride" not in str(e):
+            if not any(text in str(e) for text in _VIEW_ERRORS):
                 raise
             failing = _players_in_traceback(self.players, e.__traceback__) or list(self.players)
             self.load_state_dict(before)
@@ -425,6 +425,10 @@ class Trainer:
                      "training is diverging. Lower optim.g.lr / optim.d.lr, or add optim.d.grad_clip or a penalty")
 
 
+# What PyTorch says when .view meets a channels-last tensor: eagerly, and while torch.compile traces.
+_VIEW_ERRORS = ("view size is not compatible with input tensor's size and stride", "Cannot view a tensor with shape")
+
+
 def _players_in_traceback(players: dict, tb) -> List[str]:
     """Names of the players whose module (or a sub-module of it) was running a method in ``tb``."""
     running = set()
@@ -433,12 +437,25 @@ def _players_in_traceback(players: dict, tb) -> List[str]:
         if isinstance(obj, torch.nn.Module):
             running.add(id(obj))
         tb = tb.tb_next
-    return [name for name, p in players.items() if any(id(m) in running for m in p.module.modules())]
+    return [name for name, p in players.items()
+            if id(p.forward) in running or any(id(m) in running for m in p.module.modules())]
 
 
 def _contiguous_inputs(module, args, kwargs):
     """Forward pre-hook of a network that trains in the default memory format among channels-last ones."""
     def plain(v):
-        return v.contiguous() if isinstance(v, torch.Tensor) and v.dim() == 4 else v
+        if not isinstance(v, torch.Tensor) or v.dim() != 4:
+            return v
+        # .contiguous() keeps the channels-last strides of a 1-channel image (both layouts count as
+        # contiguous there), and torch.compile's shape inference then picks channels-last again.
+        return v if v.stride() == _default_strides(v.shape) else v.clone(memory_format=torch.contiguous_format)
 
     return tuple(plain(a) for a in args), {k: plain(v) for k, v in kwargs.items()}
+
+
+def _default_strides(shape) -> tuple:
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= size
+    return tuple(reversed(strides))
