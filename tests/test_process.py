@@ -23,7 +23,7 @@ for _ in range(5):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     torch.empty(64 << 20, dtype=torch.uint8).fill_(1)
     faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-print(sorted(faults)[2])  # the median: one re-allocation may land past a small block malloc put after it
+print(sorted(faults)[2])  # the median: under load, CI once saw one of the five fault in all its pages
 """
 
 
